@@ -1,0 +1,117 @@
+// Package config holds livygate's one configuration struct: loaded from a YAML
+// file, overridden by LIVYGATE_* environment variables, then by flags, and
+// validated without side effects.
+package config
+
+import "time"
+
+// Config is the whole configuration. Every field has a yaml tag; the
+// environment variable for a field is LIVYGATE_ followed by its yaml path in
+// upper case joined by "_" (listen.address → LIVYGATE_LISTEN_ADDRESS).
+type Config struct {
+	Listen Listen `yaml:"listen"`
+	Livy   Livy   `yaml:"livy"`
+	Auth   Auth   `yaml:"auth"`
+	Policy Policy `yaml:"policy"`
+	Log    Log    `yaml:"log"`
+}
+
+// Listen is the gateway's own HTTP listener.
+type Listen struct {
+	Address           string        `yaml:"address"`
+	TLSCertFile       string        `yaml:"tls_cert_file"`
+	TLSKeyFile        string        `yaml:"tls_key_file"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Livy is the upstream Livy server.
+type Livy struct {
+	URL string `yaml:"url"`
+	// Timeout bounds how long the gateway waits for Livy's response headers.
+	Timeout  time.Duration `yaml:"timeout"`
+	Username string        `yaml:"username"`
+	Password Secret        `yaml:"password"`
+	// OwnerCacheTTL bounds how long a session's owner is remembered.
+	OwnerCacheTTL time.Duration `yaml:"owner_cache_ttl"`
+}
+
+// Auth configures how callers are authenticated and who is an admin.
+type Auth struct {
+	Realm string `yaml:"realm"`
+	// AdminGroup makes its members gateway admins.
+	AdminGroup string `yaml:"admin_group"`
+	// AdminsMayImpersonate lets admins set proxyUser to another user.
+	AdminsMayImpersonate bool    `yaml:"admins_may_impersonate"`
+	Cache                Cache   `yaml:"cache"`
+	Lockout              Lockout `yaml:"lockout"`
+	LDAP                 LDAP    `yaml:"ldap"`
+}
+
+// Cache is the verified-credentials cache.
+type Cache struct {
+	TTL        time.Duration `yaml:"ttl"`
+	MaxEntries int           `yaml:"max_entries"`
+}
+
+// Lockout limits failed logins per user and per client address.
+type Lockout struct {
+	MaxFailures int           `yaml:"max_failures"`
+	Window      time.Duration `yaml:"window"`
+	Duration    time.Duration `yaml:"duration"`
+}
+
+// LDAP is the LDAP Basic authenticator. Enabled when URL is set.
+type LDAP struct {
+	URL string `yaml:"url"`
+	// StartTLS upgrades an ldap:// connection before binding.
+	StartTLS bool   `yaml:"start_tls"`
+	CAFile   string `yaml:"ca_file"`
+	// AllowInsecure permits plain ldap:// without StartTLS (passwords in clear).
+	AllowInsecure bool          `yaml:"allow_insecure"`
+	Timeout       time.Duration `yaml:"timeout"`
+
+	BindDN       string `yaml:"bind_dn"`
+	BindPassword Secret `yaml:"bind_password"`
+
+	UserBaseDN string `yaml:"user_base_dn"`
+	// UserFilter is ANDed with (UsernameAttribute=<escaped name>).
+	UserFilter        string `yaml:"user_filter"`
+	UsernameAttribute string `yaml:"username_attribute"`
+
+	// GroupMembershipAttribute (e.g. memberOf) on the user entry lists group DNs.
+	GroupMembershipAttribute string `yaml:"group_membership_attribute"`
+	// GroupBaseDN enables a group search instead: GroupFilter with {dn} and
+	// {user} replaced by the escaped user DN and name.
+	GroupBaseDN        string `yaml:"group_base_dn"`
+	GroupFilter        string `yaml:"group_filter"`
+	GroupNameAttribute string `yaml:"group_name_attribute"`
+}
+
+// Policy is the Spark conf policy and the redaction rules.
+type Policy struct {
+	// DenyConf are extra regular expressions; a conf key matching one is refused.
+	DenyConf []string `yaml:"deny_conf"`
+	// AllowConf, when set, lists the only conf keys users may set (regexps).
+	AllowConf []string `yaml:"allow_conf"`
+	// RedactKeys is a regular expression; conf values whose key matches are
+	// masked in every answer.
+	RedactKeys string `yaml:"redact_keys"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// Secret names where a secret lives: a file or an environment variable. It is
+// never written inline in the config or on the command line.
+type Secret struct {
+	File string `yaml:"file"`
+	Env  string `yaml:"env"`
+}

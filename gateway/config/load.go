@@ -1,0 +1,190 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "LIVYGATE_"
+
+// Default returns the configuration used where the file is silent.
+func Default() Config {
+	return Config{
+		Listen: Listen{
+			Address:           "127.0.0.1:8999",
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   30 * time.Second,
+			MaxBodyBytes:      1 << 20,
+		},
+		Livy: Livy{
+			URL:           "http://127.0.0.1:8998",
+			Timeout:       60 * time.Second,
+			OwnerCacheTTL: 10 * time.Minute,
+		},
+		Auth: Auth{
+			Realm:      "livygate",
+			AdminGroup: "livygate-admins",
+			Cache:      Cache{TTL: 5 * time.Minute, MaxEntries: 10000},
+			Lockout:    Lockout{MaxFailures: 5, Window: 5 * time.Minute, Duration: 5 * time.Minute},
+			LDAP: LDAP{
+				Timeout:                  5 * time.Second,
+				UserFilter:               "(objectClass=person)",
+				UsernameAttribute:        "uid",
+				GroupMembershipAttribute: "memberOf",
+				GroupNameAttribute:       "cn",
+			},
+		},
+		Policy: Policy{
+			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads the YAML file at path over the defaults, then applies LIVYGATE_*
+// environment overrides from environ (os.Environ() in production). It does not
+// validate; call Validate.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("reading config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// EnvName is the environment variable that overrides the field at yamlPath
+// ("listen.address" → "LIVYGATE_LISTEN_ADDRESS").
+func EnvName(yamlPath string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(yamlPath, ".", "_"))
+}
+
+// Fields lists every configurable yaml path, for documentation and tests.
+func Fields() []string {
+	var out []string
+	walkFields(reflect.ValueOf(&Config{}).Elem(), "", func(path string, _ reflect.Value) {
+		out = append(out, path)
+	})
+	return out
+}
+
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+			env[k] = v
+		}
+	}
+	var errs []error
+	walkFields(reflect.ValueOf(cfg).Elem(), "", func(path string, field reflect.Value) {
+		name := EnvName(path)
+		raw, ok := env[name]
+		if !ok {
+			return
+		}
+		delete(env, name)
+		if err := setFromString(field, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	// Whatever is left names no field, unless a secret reference points at it.
+	for name := range env {
+		if !cfg.namesSecretEnv(name) {
+			errs = append(errs, fmt.Errorf("%s: unknown configuration variable", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// namesSecretEnv reports whether a Secret in cfg reads the variable name, so
+// operators may call their secret variables LIVYGATE_SOMETHING.
+func (c *Config) namesSecretEnv(name string) bool {
+	found := false
+	walkFields(reflect.ValueOf(c).Elem(), "", func(path string, field reflect.Value) {
+		if strings.HasSuffix(path, ".env") && field.String() == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// walkFields calls fn for every leaf field under v with its dotted yaml path.
+func walkFields(v reflect.Value, prefix string, fn func(path string, field reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		path := tag
+		if prefix != "" {
+			path = prefix + "." + tag
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			walkFields(f, path, fn)
+			continue
+		}
+		fn(path, f)
+	}
+}
+
+// setFromString parses raw into field by its type. Lists are comma-separated.
+func setFromString(field reflect.Value, raw string) error {
+	if field.Type() == reflect.TypeOf(time.Duration(0)) {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		field.SetInt(int64(d))
+		return nil
+	}
+	switch field.Kind() {
+	case reflect.String:
+		field.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		field.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return err
+		}
+		field.SetInt(n)
+	case reflect.Slice:
+		var items []string
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		field.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("unsupported type %s", field.Type())
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// minEchoLen is the shortest secret value masked wherever it appears. Shorter
+// values ("1", "true") would mask unrelated text; their keys are still masked.
+const minEchoLen = 4
+
+// assignment finds key=value and key: value pairs in free text such as Livy's
+// log lines ("--conf spark.x.password=abc").
+var assignment = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;'"]+)`)
+
+// RedactLine masks, in one line of text, the given secret values and the
+// value of every key=value pair whose key is sensitive.
+func (p *Policy) RedactLine(line string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= minEchoLen {
+			line = strings.ReplaceAll(line, s, Mask)
+		}
+	}
+	if !strings.ContainsAny(line, "=:") {
+		return line
+	}
+	return assignment.ReplaceAllStringFunc(line, func(m string) string {
+		sub := assignment.FindStringSubmatch(m)
+		if !p.IsSensitive(sub[1]) || sub[3] == Mask {
+			return m
+		}
+		return sub[1] + sub[2] + Mask
+	})
+}
+
+// RedactJSON masks secrets in a Livy answer: values of sensitive keys in any
+// "conf" object, sensitive pairs in any "log" array, and the given secret
+// values in every string. It returns the body unchanged, byte for byte, when
+// nothing needed masking, and an error only for a body that is not JSON.
+func (p *Policy) RedactJSON(body []byte, secrets []string) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	r := redactor{p: p, secrets: secrets}
+	doc = r.walk(doc, "")
+	if !r.changed {
+		return body, nil
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(out.Bytes(), "\n"), nil
+}
+
+type redactor struct {
+	p       *Policy
+	secrets []string
+	changed bool
+}
+
+func (r *redactor) walk(v any, key string) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			if k == "conf" {
+				r.maskConf(child)
+			}
+			t[k] = r.walk(child, k)
+		}
+	case []any:
+		for i, child := range t {
+			t[i] = r.walk(child, key)
+		}
+	case string:
+		var masked string
+		if key == "log" {
+			masked = r.p.RedactLine(t, r.secrets)
+		} else {
+			masked = r.maskSecrets(t)
+		}
+		if masked != t {
+			r.changed = true
+		}
+		return masked
+	}
+	return v
+}
+
+func (r *redactor) maskConf(v any) {
+	conf, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, val := range conf {
+		if r.p.IsSensitive(k) && val != Mask {
+			conf[k] = Mask
+			r.changed = true
+		}
+	}
+}
+
+func (r *redactor) maskSecrets(s string) string {
+	for _, secret := range r.secrets {
+		if len(secret) >= minEchoLen {
+			s = strings.ReplaceAll(s, secret, Mask)
+		}
+	}
+	return s
+}

@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/livygate/livygate/gateway/policy"
+	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/scope"
+	"github.com/livygate/livygate/livy"
+)
+
+// create serves POST /sessions and POST /batches: the session runs as the
+// caller, whatever the body asked, and only with conf the policy allows.
+// A refused request creates nothing upstream.
+func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource) {
+	sc := scope.From(r.Context())
+	body, status, err := p.readBody(w, r)
+	if err != nil {
+		sc.Refuse(err.Error())
+		respond.Error(w, r, status, err.Error())
+		return
+	}
+	rewritten, runAs, status, err := p.rewriteCreate(body, sc)
+	if err != nil {
+		sc.Refuse(err.Error())
+		respond.Error(w, r, status, err.Error())
+		return
+	}
+	sc.ProxyUser = runAs
+
+	r.Body = io.NopCloser(bytes.NewReader(rewritten))
+	r.ContentLength = int64(len(rewritten))
+	r.Header.Set("Content-Type", "application/json")
+	p.forward(w, r, func(resp *http.Response) error {
+		if resp.StatusCode/100 != 2 {
+			return nil // Livy refused; nothing was created
+		}
+		return p.verifyCreated(resp, res, runAs)
+	})
+}
+
+// readBody reads at most MaxBodyBytes.
+func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, http.StatusRequestEntityTooLarge,
+			fmt.Errorf("request body is larger than %d bytes", p.opts.MaxBodyBytes)
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)
+	}
+	return b, 0, nil
+}
+
+// rewriteCreate applies the create rules to a request body and returns the
+// body Livy gets and the user the session will run as.
+func (p *Proxy) rewriteCreate(body []byte, sc *scope.Scope) ([]byte, string, int, error) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil || req == nil {
+		return nil, "", http.StatusBadRequest, errors.New("request body must be a JSON object")
+	}
+	caller := sc.Identity.User
+	runAs := caller
+	if raw, ok := req["proxyUser"]; ok && string(raw) != "null" {
+		var asked string
+		if err := json.Unmarshal(raw, &asked); err != nil {
+			return nil, "", http.StatusBadRequest, errors.New("proxyUser must be a string")
+		}
+		if asked != "" && asked != caller {
+			if !sc.Identity.Admin || !p.opts.AdminsMayImpersonate {
+				return nil, "", http.StatusForbidden, fmt.Errorf(
+					"proxyUser %q is not allowed: sessions run as the authenticated user %q", asked, caller)
+			}
+			runAs = asked
+		}
+	}
+	if raw, ok := req["conf"]; ok && string(raw) != "null" {
+		var conf map[string]string
+		if err := json.Unmarshal(raw, &conf); err != nil {
+			return nil, "", http.StatusBadRequest, errors.New("conf must be an object of string values")
+		}
+		if err := p.opts.Policy.CheckConf(conf); err != nil {
+			return nil, "", http.StatusBadRequest, err
+		}
+	}
+	req["proxyUser"], _ = json.Marshal(runAs)
+	out, err := json.Marshal(req)
+	if err != nil {
+		return nil, "", http.StatusBadRequest, err
+	}
+	return out, runAs, 0, nil
+}
+
+// verifyCreated checks that Livy really runs the new session as runAs. A
+// Livy with impersonation off silently ignores proxyUser and runs everything
+// as itself: such a session is deleted at once and the operator told.
+func (p *Proxy) verifyCreated(resp *http.Response, res livy.Resource, runAs string) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
+	resp.Body.Close()
+	if err != nil {
+		return &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+	}
+	var s livy.Session
+	if err := json.Unmarshal(body, &s); err != nil {
+		return &answerError{http.StatusBadGateway, "Livy's answer to a create is not a session object"}
+	}
+	sc := scope.From(resp.Request.Context())
+	sc.SessionID = strconv.Itoa(s.ID)
+	if got := s.User(); got != runAs {
+		msg := fmt.Sprintf("Livy created %s %d as %q instead of %q: Livy's impersonation is off. "+
+			"The operator must set livy.impersonation.enabled=true in livy.conf; ", res, s.ID, got, runAs)
+		if err := p.livy.Delete(resp.Request.Context(), res, s.ID); err != nil && !livy.IsNotFound(err) {
+			p.opts.Log.WithError(err).WithField("session_id", s.ID).Error("could not delete a session created without impersonation")
+			msg += "deleting it failed, an admin must delete it by hand"
+		} else {
+			msg += "it was deleted"
+		}
+		return &answerError{http.StatusBadGateway, msg}
+	}
+	o := p.ownerOf(&s)
+	p.owners.put(res, o)
+	return replaceBody(resp, body, p.opts.Policy, o.secrets)
+}
+
+// maxRewrite bounds a Livy answer the gateway reads to rewrite.
+const maxRewrite = 64 << 20
+
+// redactBody masks secrets in a JSON answer.
+func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
+	if !isJSON(resp) {
+		return nil
+	}
+	if resp.Header.Get("Content-Encoding") != "" {
+		// Fail closed: an encoded body cannot be checked for secrets.
+		return &answerError{http.StatusBadGateway, "Livy sent an encoded answer the gateway cannot inspect"}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
+	resp.Body.Close()
+	if err != nil {
+		return &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+	}
+	return replaceBody(resp, body, p.opts.Policy, secrets)
+}
+
+func isJSON(resp *http.Response) bool {
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
+}
+
+// replaceBody sets resp's body to the redacted body. A body that is not JSON
+// is passed on as it came: it carries no conf the gateway knows to mask.
+func replaceBody(resp *http.Response, body []byte, pol *policy.Policy, secrets []string) error {
+	if redacted, err := pol.RedactJSON(body, secrets); err == nil {
+		body = redacted
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}

@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/policy"
+	"github.com/livygate/livygate/gateway/scope"
+)
+
+// FuzzRewriteCreate checks the create-body rewrite for any input: it never
+// panics, and whatever it lets through runs as the caller, carries every
+// other field unchanged, adds nothing else and passes the conf policy.
+func FuzzRewriteCreate(f *testing.F) {
+	for _, s := range []string{
+		`{"kind":"pyspark"}`,
+		`{"kind":"pyspark","proxyUser":"mallory","conf":{"spark.x":"1"}}`,
+		`{"proxyUser":"alice","conf":{"spark.executorEnv.HADOOP_USER_NAME":"bob"}}`,
+		`{"proxyUser":null,"conf":null}`,
+		`{"conf":{"a":1}}`,
+		`[1,2]`, `null`, `{"proxyUser":"alice","proxyUser":"bob"}`,
+		`{"proxyuser":"bob","ProxyUser":"bob"}`,
+	} {
+		f.Add(s)
+	}
+	pol, err := policy.New(config.Default().Policy)
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := &Proxy{opts: Options{Policy: pol}}
+	sc := &scope.Scope{Identity: &auth.Identity{User: "alice"}}
+	f.Fuzz(func(t *testing.T, body string) {
+		out, runAs, status, err := p.rewriteCreate([]byte(body), sc)
+		if err != nil {
+			if status < 400 || status > 499 {
+				t.Fatalf("refusal with status %d", status)
+			}
+			return
+		}
+		if runAs != "alice" {
+			t.Fatalf("runs as %q", runAs)
+		}
+		var in, got map[string]json.RawMessage
+		if json.Unmarshal([]byte(body), &in) != nil || json.Unmarshal(out, &got) != nil {
+			t.Fatalf("accepted a body that is not an object: %q → %q", body, out)
+		}
+		var pu string
+		if json.Unmarshal(got["proxyUser"], &pu) != nil || pu != "alice" {
+			t.Fatalf("proxyUser sent to Livy: %s", got["proxyUser"])
+		}
+		for k, v := range in {
+			if k == "proxyUser" {
+				continue
+			}
+			var a, b any
+			_ = json.Unmarshal(v, &a)
+			_ = json.Unmarshal(got[k], &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("field %q changed: %s → %s", k, v, got[k])
+			}
+		}
+		if _, hadPU := in["proxyUser"]; len(got) != len(in)+map[bool]int{true: 0, false: 1}[hadPU] {
+			t.Fatalf("keys added or lost: %s → %s", body, out)
+		}
+		var conf map[string]string
+		if c, ok := got["conf"]; ok && string(c) != "null" {
+			if json.Unmarshal(c, &conf) != nil {
+				t.Fatalf("conf let through is not string→string: %s", c)
+			}
+			if err := pol.CheckConf(conf); err != nil {
+				t.Fatalf("conf let through breaks the policy: %v", err)
+			}
+		}
+	})
+}

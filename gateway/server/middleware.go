@@ -1,0 +1,159 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/scope"
+)
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush on the real writer, so
+// proxied answers still stream.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// withScope gives every request an id and a scope, logs it when it ends, and
+// records an audit event for every mutating call and every refusal. The id is
+// always the gateway's own: a client-sent X-Request-Id is not trusted.
+func withScope(next http.Handler, log logrus.FieldLogger, sink audit.Sink, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := now()
+		client, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			client = r.RemoteAddr
+		}
+		sc := &scope.Scope{RequestID: newRequestID(), ClientAddr: client}
+		w.Header().Set("X-Request-Id", sc.RequestID)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.WithField("request_id", sc.RequestID).Errorf("panic: %v", p)
+				sc.Fail("internal error")
+				if rec.status == 0 {
+					respond.Error(rec, r, http.StatusInternalServerError, "internal error")
+				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			finish(log, sink, r, sc, rec.status, now().Sub(start), start)
+		}()
+		next.ServeHTTP(rec, r.WithContext(scope.With(r.Context(), sc)))
+	})
+}
+
+func finish(log logrus.FieldLogger, sink audit.Sink, r *http.Request, sc *scope.Scope, status int, d time.Duration, start time.Time) {
+	outcome := sc.Outcome
+	if outcome == "" {
+		switch {
+		case status >= 500:
+			outcome = scope.OutcomeError
+		case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusTooManyRequests:
+			outcome = scope.OutcomeRefused
+		default:
+			outcome = scope.OutcomeOK
+		}
+	}
+	log.WithFields(logrus.Fields{
+		"request_id":  sc.RequestID,
+		"user":        sc.User(),
+		"proxy_user":  sc.ProxyUser,
+		"session_id":  sc.SessionID,
+		"client":      sc.ClientAddr,
+		"method":      r.Method,
+		"path":        r.URL.Path, // never the query: it may carry anything
+		"status":      status,
+		"outcome":     outcome,
+		"duration_ms": math.Round(float64(d.Microseconds())/10) / 100,
+	}).Info("request")
+	if isMutating(r.Method) || outcome != scope.OutcomeOK {
+		sink.Record(audit.Event{
+			Time: start, RequestID: sc.RequestID, User: sc.User(), ClientAddr: sc.ClientAddr,
+			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser,
+			Outcome: outcome, Reason: sc.Reason, Status: status,
+		})
+	}
+}
+
+func isMutating(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// authenticate puts the verified caller into the scope or answers: 401 for
+// missing or wrong credentials, 429 when locked out, 503 when the identity
+// backend is down (never 401, so an outage is not taken for a bad password).
+func authenticate(next http.Handler, authn auth.Authenticator, realm string) http.Handler {
+	challenge := fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", realm)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc := scope.From(r.Context())
+		id, err := authn.Authenticate(r.Context(), r)
+		var locked *auth.LockedError
+		switch {
+		case err == nil && id != nil:
+			sc.Identity = id
+			next.ServeHTTP(w, r)
+		case errors.As(err, &locked):
+			sc.Refuse("locked out after failed logins")
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(locked.RetryAfter.Seconds()))))
+			respond.Error(w, r, http.StatusTooManyRequests, locked.Error())
+		case errors.Is(err, auth.ErrUnavailable):
+			sc.Fail("authentication backend unavailable")
+			respond.Error(w, r, http.StatusServiceUnavailable, "the authentication service is unavailable; try again later")
+		case err == nil, errors.Is(err, auth.ErrNoCredentials):
+			sc.Refuse("no credentials")
+			w.Header().Set("WWW-Authenticate", challenge)
+			respond.Error(w, r, http.StatusUnauthorized, "authentication required")
+		case errors.Is(err, auth.ErrBadCredentials):
+			sc.Refuse("invalid credentials")
+			w.Header().Set("WWW-Authenticate", challenge)
+			respond.Error(w, r, http.StatusUnauthorized, "invalid credentials")
+		default:
+			sc.Fail("authentication failed: " + err.Error())
+			respond.Error(w, r, http.StatusServiceUnavailable, "authentication failed; try again later")
+		}
+	})
+}

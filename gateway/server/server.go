@@ -1,0 +1,112 @@
+// Package server is livygate's HTTP front: the router, the middleware chain,
+// health endpoints, TLS and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/respond"
+)
+
+// Pinger proves a backend is reachable, for /readyz.
+type Pinger interface {
+	Version(ctx context.Context) error
+}
+
+// Options are the parts a Server is built from.
+type Options struct {
+	Listen config.Listen
+	Realm  string
+	Authn  auth.Authenticator
+	// Livy serves every authenticated request that no other route takes.
+	Livy  http.Handler
+	Ready Pinger
+	Audit audit.Sink
+	Log   logrus.FieldLogger
+	Now   func() time.Time
+}
+
+// Server is the gateway's HTTP server.
+type Server struct {
+	opts    Options
+	handler http.Handler
+}
+
+// New builds the router and middleware chain.
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := mux.NewRouter()
+	// Livy names sessions freely; keep paths as sent and let the proxy's own
+	// parser refuse dot segments instead of redirecting.
+	r.SkipClean(true)
+	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/").Handler(authenticate(opts.Livy, opts.Authn, opts.Realm))
+	return &Server{opts: opts, handler: withScope(r, opts.Log, opts.Audit, opts.Now)}
+}
+
+// Handler is the whole chain, for tests and benchmarks.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func readyz(p Pinger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := p.Version(ctx); err != nil {
+			respond.Error(w, r, http.StatusServiceUnavailable, "Livy is not reachable")
+			return
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}
+
+// Serve answers on ln until ctx is cancelled, then stops taking new
+// connections and lets in-flight requests finish within the shutdown timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	l := s.opts.Listen
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if l.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, l.TLSCertFile, l.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.opts.Log.Info("shutting down; waiting for in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), l.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+// Package livy knows Apache Livy's REST surface: its resources, the fields
+// the gateway reads from session and batch objects, and a small client.
+// It knows nothing of the gateway.
+package livy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Resource is one of Livy's two session collections.
+type Resource string
+
+const (
+	Sessions Resource = "sessions" // interactive sessions
+	Batches  Resource = "batches"
+)
+
+// Noun is how Livy names one item of the resource in its messages. Livy's
+// batch servlet shares the session servlet's messages, so both say "Session".
+func (r Resource) Noun() string { return "Session" }
+
+// NotFoundMessage is Livy's exact 404 message for an id or name it lacks.
+func (r Resource) NotFoundMessage(idOrName string) string {
+	return fmt.Sprintf("%s '%s' not found.", r.Noun(), idOrName)
+}
+
+// Path is a request path split along Livy's URL structure.
+type Path struct {
+	Resource Resource
+	// Item is the id or name segment ("" for the collection itself).
+	Item string
+	// Rest is what follows the item, without a leading slash ("statements/3").
+	Rest string
+}
+
+// ParsePath splits an unescaped URL path. ok is false for paths outside
+// /sessions and /batches (Livy's UI, metrics, version and anything unknown).
+// Dot segments and empty segments are refused, so "/sessions/1/../2" cannot
+// name one session to the gateway and another to Livy.
+func ParsePath(path string) (p Path, ok bool) {
+	if !strings.HasPrefix(path, "/") {
+		return Path{}, false
+	}
+	segs := strings.Split(path[1:], "/")
+	// One trailing slash is tolerated as Livy's router does.
+	if len(segs) > 1 && segs[len(segs)-1] == "" {
+		segs = segs[:len(segs)-1]
+	}
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return Path{}, false
+		}
+	}
+	switch Resource(segs[0]) {
+	case Sessions, Batches:
+		p.Resource = Resource(segs[0])
+	default:
+		return Path{}, false
+	}
+	if len(segs) > 1 {
+		p.Item = segs[1]
+	}
+	if len(segs) > 2 {
+		p.Rest = strings.Join(segs[2:], "/")
+	}
+	return p, true
+}
+
+// Session holds the fields of a Livy session or batch object the gateway
+// reads. Answers are otherwise passed on as Livy wrote them.
+type Session struct {
+	ID        int               `json:"id"`
+	Name      *string           `json:"name"`
+	Owner     *string           `json:"owner"`
+	ProxyUser *string           `json:"proxyUser"`
+	State     string            `json:"state"`
+	Conf      map[string]string `json:"conf"`
+}
+
+// User is the user the session runs as: its proxyUser, which the gateway
+// always sets, else Livy's owner.
+func (s *Session) User() string {
+	if s.ProxyUser != nil && *s.ProxyUser != "" {
+		return *s.ProxyUser
+	}
+	if s.Owner != nil {
+		return *s.Owner
+	}
+	return ""
+}
+
+// SessionName is the session's name, or "".
+func (s *Session) SessionName() string {
+	if s.Name == nil {
+		return ""
+	}
+	return *s.Name
+}
+
+// ErrorBody is Livy's error answer: {"msg": "..."}.
+type ErrorBody struct {
+	Msg string `json:"msg"`
+}

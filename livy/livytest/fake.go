@@ -1,0 +1,256 @@
+// Package livytest is an in-memory stand-in for Livy's REST API, for unit
+// tests and benchmarks only: it records every request it receives, so tests
+// assert on exactly what Livy saw. Integration tests use the real Livy.
+package livytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Request is one request as the fake received it.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+	Header http.Header
+	Body   []byte
+}
+
+// Fake is a Livy that keeps sessions and batches in memory.
+type Fake struct {
+	// ImpersonationOff makes the fake ignore proxyUser, as Livy does with
+	// livy.impersonation.enabled=false: sessions then run as "livy".
+	ImpersonationOff bool
+	// LogLines are appended to every session's log (to test redaction of
+	// echoed conf).
+	LogLines []string
+
+	Server *httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+	nextID   map[string]int
+	items    map[string]map[int]*item // resource → id → item
+}
+
+type item struct {
+	obj        map[string]any
+	statements []map[string]any
+}
+
+// New starts a fake Livy on a loopback port; Close it when done.
+func New() *Fake {
+	f := &Fake{nextID: map[string]int{}, items: map[string]map[int]*item{"sessions": {}, "batches": {}}}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// URL is the fake's base URL.
+func (f *Fake) URL() string { return f.Server.URL }
+
+// Close stops the fake.
+func (f *Fake) Close() { f.Server.Close() }
+
+// Requests returns a copy of what the fake received so far.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+// Last returns the last request received, or a zero Request.
+func (f *Fake) Last() Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) == 0 {
+		return Request{}
+	}
+	return f.requests[len(f.requests)-1]
+}
+
+// Reset forgets recorded requests (sessions stay).
+func (f *Fake) Reset() {
+	f.mu.Lock()
+	f.requests = nil
+	f.mu.Unlock()
+}
+
+// Count returns how many sessions or batches exist.
+func (f *Fake) Count(resource string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.items[resource])
+}
+
+// Add creates a session directly, as if another client had made it.
+func (f *Fake) Add(resource string, body map[string]any) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.create(resource, body)
+}
+
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, Request{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body,
+	})
+	if r.URL.Path == "/version" {
+		writeJSON(w, 200, map[string]any{"version": "0.9.0-incubating-fake"})
+		return
+	}
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	res := segs[0]
+	if _, ok := f.items[res]; !ok {
+		writeJSON(w, 404, map[string]any{"msg": "not found"})
+		return
+	}
+	if len(segs) == 1 {
+		switch r.Method {
+		case http.MethodGet:
+			f.list(w, r, res)
+		case http.MethodPost:
+			var req map[string]any
+			if err := json.Unmarshal(body, &req); err != nil {
+				writeJSON(w, 400, map[string]any{"msg": "Rejected, Reason: bad json"})
+				return
+			}
+			id := f.create(res, req)
+			w.Header().Set("Location", fmt.Sprintf("/%s/%d", res, id))
+			writeJSON(w, 201, f.items[res][id].obj)
+		default:
+			writeJSON(w, 405, map[string]any{"msg": "method not allowed"})
+		}
+		return
+	}
+	it, id := f.find(res, segs[1])
+	if it == nil {
+		writeJSON(w, 404, map[string]any{"msg": fmt.Sprintf("Session '%s' not found.", segs[1])})
+		return
+	}
+	rest := strings.Join(segs[2:], "/")
+	switch {
+	case rest == "" && r.Method == http.MethodGet:
+		writeJSON(w, 200, it.obj)
+	case rest == "" && r.Method == http.MethodDelete:
+		delete(f.items[res], id)
+		writeJSON(w, 200, map[string]any{"msg": "deleted"})
+	case rest == "state":
+		writeJSON(w, 200, map[string]any{"id": id, "state": it.obj["state"]})
+	case rest == "log":
+		lines := it.obj["log"]
+		writeJSON(w, 200, map[string]any{"id": id, "from": 0, "total": len(lines.([]string)), "log": lines})
+	case rest == "statements" && r.Method == http.MethodPost:
+		var req map[string]any
+		_ = json.Unmarshal(body, &req)
+		st := statement(len(it.statements), fmt.Sprint(req["code"]))
+		it.statements = append(it.statements, st)
+		writeJSON(w, 201, st)
+	case rest == "statements":
+		writeJSON(w, 200, map[string]any{"total_statements": len(it.statements), "statements": it.statements})
+	case strings.HasPrefix(rest, "statements/"):
+		n, err := strconv.Atoi(strings.Split(strings.TrimPrefix(rest, "statements/"), "/")[0])
+		if err != nil || n >= len(it.statements) {
+			writeJSON(w, 404, map[string]any{"msg": "Statement not found"})
+			return
+		}
+		writeJSON(w, 200, it.statements[n])
+	default:
+		writeJSON(w, 200, map[string]any{"msg": "ok"})
+	}
+}
+
+func (f *Fake) find(res, idOrName string) (*item, int) {
+	if strings.Trim(idOrName, "0123456789") == "" {
+		id, err := strconv.Atoi(idOrName)
+		if err != nil {
+			return nil, 0
+		}
+		return f.items[res][id], id
+	}
+	for id, it := range f.items[res] {
+		if it.obj["name"] == idOrName {
+			return it, id
+		}
+	}
+	return nil, 0
+}
+
+func (f *Fake) create(res string, req map[string]any) int {
+	id := f.nextID[res]
+	f.nextID[res]++
+	var proxyUser any = req["proxyUser"]
+	if f.ImpersonationOff {
+		proxyUser = "livy"
+	}
+	conf, _ := req["conf"].(map[string]any)
+	if conf == nil {
+		conf = map[string]any{}
+	}
+	obj := map[string]any{
+		"id": id, "name": req["name"], "appId": "application_1_000" + strconv.Itoa(id),
+		"owner": nil, "proxyUser": proxyUser, "state": "idle", "kind": req["kind"],
+		"appInfo": map[string]any{"driverLogUrl": "http://nm/logs", "sparkUiUrl": "http://rm/proxy"},
+		"log":     append([]string{"stdout: ", "\nstderr: "}, f.LogLines...),
+		"conf":    conf,
+	}
+	if res == "batches" {
+		obj["state"] = "running"
+		delete(obj, "kind")
+	}
+	f.items[res][id] = &item{obj: obj}
+	return id
+}
+
+func (f *Fake) list(w http.ResponseWriter, r *http.Request, res string) {
+	q := r.URL.Query()
+	from, size := 0, 100
+	if v := q.Get("from"); v != "" {
+		from, _ = strconv.Atoi(v)
+	}
+	if v := q.Get("size"); v != "" {
+		size, _ = strconv.Atoi(v)
+	}
+	ids := make([]int, 0, len(f.items[res]))
+	for id := range f.items[res] {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	all := make([]any, 0, len(ids))
+	for _, id := range ids {
+		all = append(all, f.items[res][id].obj)
+	}
+	end := min(from+size, len(all))
+	page := []any{}
+	if from < end {
+		page = all[from:end]
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "total": len(all), "sessions": page})
+}
+
+func statement(id int, code string) map[string]any {
+	return map[string]any{
+		"id": id, "code": code, "state": "available", "progress": 1.0,
+		"output": map[string]any{
+			"status": "ok", "execution_count": id,
+			"data": map[string]any{"text/plain": "result of " + code},
+		},
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
