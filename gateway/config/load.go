@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,7 +151,8 @@ func walkFields(v reflect.Value, prefix string, fn func(path string, field refle
 	}
 }
 
-// setFromString parses raw into field by its type. Lists are comma-separated.
+// setFromString parses raw into field by its type. Lists are comma-separated,
+// or a JSON array of strings.
 func setFromString(field reflect.Value, raw string) error {
 	if field.Type() == reflect.TypeOf(time.Duration(0)) {
 		d, err := time.ParseDuration(raw)
@@ -177,6 +179,14 @@ func setFromString(field reflect.Value, raw string) error {
 		field.SetInt(n)
 	case reflect.Slice:
 		var items []string
+		if strings.HasPrefix(strings.TrimSpace(raw), "[") {
+			// A JSON array, for items that contain commas (regexps).
+			if err := json.Unmarshal([]byte(raw), &items); err != nil {
+				return fmt.Errorf("not a JSON array of strings: %w", err)
+			}
+			field.Set(reflect.ValueOf(items))
+			return nil
+		}
 		for _, s := range strings.Split(raw, ",") {
 			if s = strings.TrimSpace(s); s != "" {
 				items = append(items, s)

@@ -1,0 +1,180 @@
+// Command livygate is the Livy gateway: `livygate serve` runs it,
+// `livygate check-config` validates a configuration, `livygate version`
+// prints the build.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway"
+	"github.com/livygate/livygate/gateway/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+const usage = `livygate: a secure gateway in front of Apache Livy
+
+Usage:
+  livygate serve --config FILE [--listen ADDR] [--log-level LEVEL]
+  livygate check-config --config FILE
+  livygate version
+
+Every configuration key can also be set with an environment variable
+LIVYGATE_<KEY PATH> (listen.address → LIVYGATE_LISTEN_ADDRESS).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "livygate", buildVersion())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "livygate: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// loadFlags parses the flags common to the subcommands and loads the
+// configuration: file, then environment, then flags.
+func loadFlags(name string, args []string, stderr io.Writer, serveFlags bool) (config.Config, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "path to the YAML configuration file")
+	var listen, level *string
+	if serveFlags {
+		listen = fs.String("listen", "", "address to listen on, overriding listen.address")
+		level = fs.String("log-level", "", "log level, overriding log.level")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "livygate %s: unexpected argument %q\n", name, fs.Arg(0))
+		return config.Config{}, 2
+	}
+	if *path == "" {
+		fmt.Fprintf(stderr, "livygate %s: --config FILE is required\n", name)
+		return config.Config{}, 2
+	}
+	cfg, err := config.Load(*path, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate %s: %s\n", name, oneLine(err))
+		return cfg, 1
+	}
+	if serveFlags {
+		if *listen != "" {
+			cfg.Listen.Address = *listen
+		}
+		if *level != "" {
+			cfg.Log.Level = *level
+		}
+	}
+	return cfg, 0
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadFlags("check-config", args, stderr, false)
+	if code != 0 {
+		return code
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "livygate check-config: the configuration has problems:")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, "  -", line)
+		}
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration is valid")
+	return 0
+}
+
+func serve(args []string, stderr io.Writer) int {
+	cfg, code := loadFlags("serve", args, stderr, true)
+	if code != 0 {
+		return code
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "livygate serve: invalid configuration: %s\n", oneLine(err))
+		return 1
+	}
+	log := newLogger(cfg.Log)
+	srv, err := gateway.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate serve: %s\n", oneLine(err))
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Listen.Address)
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate serve: %s\n", oneLine(err))
+		return 1
+	}
+	scheme := "http"
+	if cfg.Listen.TLSCertFile != "" {
+		scheme = "https"
+	}
+	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "livy": cfg.Livy.URL, "version": buildVersion()}).
+		Infof("livygate listening on %s://%s", scheme, ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		log.WithError(err).Error("server stopped")
+		return 1
+	}
+	log.Info("livygate stopped")
+	return 0
+}
+
+func newLogger(cfg config.Log) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
+		log.SetLevel(lvl)
+	}
+	if cfg.Format == "text" {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	} else {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	}
+	return log
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// validLDAP is the smallest file that validates.
+const validLDAP = `
+auth:
+  ldap:
+    url: ldap://127.0.0.1:3890
+    allow_insecure: true
+    user_base_dn: ou=people,dc=x
+`
+
+func TestExampleDocumentsEveryKeyAndLoads(t *testing.T) {
+	example, err := os.ReadFile("../../deploy/livygate.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range Fields() {
+		leaf := path[strings.LastIndex(path, ".")+1:]
+		if !strings.Contains(string(example), leaf+":") {
+			t.Errorf("deploy/livygate.example.yaml does not document %s", path)
+		}
+	}
+	cfg, err := Load("../../deploy/livygate.example.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if cfg.Listen != def.Listen || cfg.Auth.Cache != def.Auth.Cache || cfg.Policy.RedactKeys != def.Policy.RedactKeys {
+		t.Errorf("example's values differ from the defaults it documents:\n%+v\n%+v", cfg, def)
+	}
+}
+
+func TestUnknownKeysAreErrors(t *testing.T) {
+	_, err := Load(writeFile(t, "c.yaml", "listen:\n  adress: 1.2.3.4:5\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "adress") {
+		t.Errorf("unknown key: %v", err)
+	}
+	_, err = Load("", []string{"LIVYGATE_LISTEN_ADRESS=x"})
+	if err == nil || !strings.Contains(err.Error(), "LIVYGATE_LISTEN_ADRESS") {
+		t.Errorf("unknown variable: %v", err)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	path := writeFile(t, "c.yaml", validLDAP+"listen:\n  address: 127.0.0.1:1\n")
+	cfg, err := Load(path, []string{
+		"LIVYGATE_LISTEN_ADDRESS=127.0.0.1:2",
+		"LIVYGATE_LIVY_TIMEOUT=3s",
+		"LIVYGATE_AUTH_LOCKOUT_MAX_FAILURES=9",
+		"LIVYGATE_AUTH_ADMINS_MAY_IMPERSONATE=true",
+		"LIVYGATE_POLICY_DENY_CONF=^a$, ^b$",
+		`LIVYGATE_POLICY_ALLOW_CONF=["^x{1,2}$"]`,
+		"LIVYGATE_AUTH_LDAP_BIND_PASSWORD_ENV=LIVYGATE_LDAP_PW",
+		"LIVYGATE_LDAP_PW=not-a-config-key-but-a-named-secret",
+		"HOME=/root",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.Address != "127.0.0.1:2" || cfg.Livy.Timeout != 3*time.Second ||
+		cfg.Auth.Lockout.MaxFailures != 9 || !cfg.Auth.AdminsMayImpersonate ||
+		strings.Join(cfg.Policy.DenyConf, "|") != "^a$|^b$" || cfg.Policy.AllowConf[0] != "^x{1,2}$" ||
+		cfg.Auth.LDAP.BindPassword.Env != "LIVYGATE_LDAP_PW" {
+		t.Errorf("overrides not applied: %+v", cfg)
+	}
+	if _, err := Load(path, []string{"LIVYGATE_LIVY_TIMEOUT=soon"}); err == nil {
+		t.Error("a bad duration was accepted")
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := Default()
+	cfg.Listen.Address = "nope"
+	cfg.Listen.TLSCertFile = "/does/not/exist.pem"
+	cfg.Livy.URL = "ftp://livy"
+	cfg.Auth.LDAP.URL = "ldap://ldap:389" // plain, not allowed
+	cfg.Auth.LDAP.BindDN = "cn=svc"       // no password source
+	cfg.Policy.DenyConf = []string{"("}
+	cfg.Log.Format = "xml"
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"listen.address", "tls_key_file", "livy.url", "allow_insecure", "bind_password", "user_base_dn", "deny_conf[0]", "log.format"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problem %q not reported in:\n%v", want, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n < 8 {
+		t.Errorf("only %d problems reported", n)
+	}
+}
+
+func TestValidMinimalConfig(t *testing.T) {
+	cfg, err := Load(writeFile(t, "c.yaml", validLDAP), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("minimal config refused: %v", err)
+	}
+	cfg.Auth.LDAP.URL = ""
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "no authenticator") {
+		t.Errorf("config without an authenticator: %v", err)
+	}
+}
+
+func TestSecretSources(t *testing.T) {
+	file := writeFile(t, "pw", "hunter2\n")
+	if v, err := (Secret{File: file}).Resolve(); err != nil || v != "hunter2" {
+		t.Errorf("file secret: %q %v", v, err)
+	}
+	t.Setenv("LG_TEST_SECRET", "s3")
+	if v, err := (Secret{Env: "LG_TEST_SECRET"}).Resolve(); err != nil || v != "s3" {
+		t.Errorf("env secret: %q %v", v, err)
+	}
+	_, err := (Secret{Env: "LG_TEST_MISSING"}).Resolve()
+	if err == nil || !strings.Contains(err.Error(), "LG_TEST_MISSING") {
+		t.Errorf("missing env: %v", err)
+	}
+	if _, err := (Secret{File: file, Env: "X"}).Resolve(); err == nil {
+		t.Error("both sources accepted")
+	}
+	empty := writeFile(t, "empty", "\n")
+	if _, err := (Secret{File: empty}).Resolve(); err == nil {
+		t.Error("empty secret file accepted")
+	}
+}
