@@ -57,11 +57,15 @@ type Cache struct {
 	MaxEntries int           `yaml:"max_entries"`
 }
 
-// Lockout limits failed logins per user and per client address.
+// Lockout limits failed logins per user and per client address. The address
+// limit is separate and higher: every notebook kernel on a JupyterHub host
+// calls from that host's one address, so a low per-address limit would let
+// one user's typos lock everybody out.
 type Lockout struct {
-	MaxFailures int           `yaml:"max_failures"`
-	Window      time.Duration `yaml:"window"`
-	Duration    time.Duration `yaml:"duration"`
+	MaxFailures           int           `yaml:"max_failures"`
+	MaxFailuresPerAddress int           `yaml:"max_failures_per_address"`
+	Window                time.Duration `yaml:"window"`
+	Duration              time.Duration `yaml:"duration"`
 }
 
 // LDAP is the LDAP Basic authenticator. Enabled when URL is set.

@@ -37,7 +37,7 @@ func Default() Config {
 			Realm:      "livygate",
 			AdminGroup: "livygate-admins",
 			Cache:      Cache{TTL: 5 * time.Minute, MaxEntries: 10000},
-			Lockout:    Lockout{MaxFailures: 5, Window: 5 * time.Minute, Duration: 5 * time.Minute},
+			Lockout:    Lockout{MaxFailures: 5, MaxFailuresPerAddress: 50, Window: 5 * time.Minute, Duration: 5 * time.Minute},
 			LDAP: LDAP{
 				Timeout:                  5 * time.Second,
 				UserFilter:               "(objectClass=person)",

@@ -107,7 +107,7 @@ func (a *Auth) validate(v *validator) {
 	if a.Cache.TTL < 0 || (a.Cache.TTL > 0 && a.Cache.MaxEntries <= 0) {
 		v.add("auth.cache", "ttl must not be negative and max_entries must be positive when ttl is set")
 	}
-	if a.Lockout.MaxFailures < 0 || (a.Lockout.MaxFailures > 0 && (a.Lockout.Window <= 0 || a.Lockout.Duration <= 0)) {
+	if a.Lockout.MaxFailures < 0 || a.Lockout.MaxFailuresPerAddress < 0 || (a.Lockout.MaxFailures > 0 && (a.Lockout.Window <= 0 || a.Lockout.Duration <= 0)) {
 		v.add("auth.lockout", "max_failures must not be negative; window and duration must be positive when it is set")
 	}
 	if a.LDAP.URL == "" {

@@ -31,6 +31,7 @@ type Policy struct {
 	deny   []*regexp.Regexp
 	allow  []*regexp.Regexp
 	redact *regexp.Regexp
+	clean  cleanBodies
 }
 
 // New compiles the configured patterns.

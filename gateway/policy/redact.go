@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // minEchoLen is the shortest secret value masked wherever it appears. Shorter
@@ -42,6 +43,12 @@ func (p *Policy) RedactLine(line string, secrets []string) string {
 // values in every string. It returns the body unchanged, byte for byte, when
 // nothing needed masking, and an error only for a body that is not JSON.
 func (p *Policy) RedactJSON(body []byte, secrets []string) ([]byte, error) {
+	if !p.mayNeedMasking(body, secrets) {
+		if !json.Valid(body) {
+			return nil, errors.New("not JSON")
+		}
+		return body, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
@@ -63,6 +70,29 @@ func (p *Policy) RedactJSON(body []byte, secrets []string) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(out.Bytes(), "\n"), nil
+}
+
+// mayNeedMasking is the fast path for the answers Sparkmagic polls for: a
+// body with no secret value, no sensitive key name and no JSON escape (which
+// could spell a key in disguise, as in "pass\u0077ord") has nothing to mask.
+func (p *Policy) mayNeedMasking(body []byte, secrets []string) bool {
+	if !p.clean.has(body) {
+		if bytes.Contains(body, []byte(`\u`)) || p.redact.Match(body) {
+			return true
+		}
+		p.clean.add(body)
+	}
+	for _, s := range secrets {
+		if len(s) < minEchoLen {
+			continue
+		}
+		// A secret with a quote or backslash stands escaped in the raw body.
+		escaped, _ := json.Marshal(s)
+		if bytes.Contains(body, []byte(s)) || bytes.Contains(body, escaped[1:len(escaped)-1]) {
+			return true
+		}
+	}
+	return false
 }
 
 type redactor struct {
@@ -119,4 +149,36 @@ func (r *redactor) maskSecrets(s string) string {
 		}
 	}
 	return s
+}
+
+// cleanBodies remembers, exactly, bodies in which no key can be sensitive.
+// Sparkmagic polls an idle session for byte-identical answers, and the
+// case-insensitive scan is the costliest step of serving them.
+type cleanBodies struct {
+	mu sync.RWMutex
+	m  map[string]struct{}
+}
+
+const (
+	cleanBodiesMax    = 4096
+	cleanBodyMaxBytes = 8 << 10
+)
+
+func (c *cleanBodies) has(body []byte) bool {
+	c.mu.RLock()
+	_, ok := c.m[string(body)]
+	c.mu.RUnlock()
+	return ok
+}
+
+func (c *cleanBodies) add(body []byte) {
+	if len(body) > cleanBodyMaxBytes {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= cleanBodiesMax {
+		c.m = make(map[string]struct{}, cleanBodiesMax)
+	}
+	c.m[string(body)] = struct{}{}
+	c.mu.Unlock()
 }

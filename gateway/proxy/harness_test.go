@@ -67,7 +67,7 @@ func (s *recordingSink) all() []audit.Event {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	livy    *livytest.Fake
 	gateway *httptest.Server
 	audit   *recordingSink
@@ -78,14 +78,14 @@ type option func(*proxy.Options, *config.Policy)
 
 func withAdminImpersonation(o *proxy.Options, _ *config.Policy) { o.AdminsMayImpersonate = true }
 
-func newHarness(t *testing.T, opts ...option) *harness {
+func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	fake := livytest.New()
 	t.Cleanup(fake.Close)
 	return newHarnessFor(t, fake, fake.URL(), opts...)
 }
 
-func newHarnessFor(t *testing.T, fake *livytest.Fake, upstream string, opts ...option) *harness {
+func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...option) *harness {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
@@ -128,7 +128,7 @@ type answer struct {
 	body   []byte
 }
 
-func (a answer) json(t *testing.T) map[string]any {
+func (a answer) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(a.body, &m); err != nil {
@@ -137,7 +137,7 @@ func (a answer) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (a answer) msg(t *testing.T) string {
+func (a answer) msg(t testing.TB) string {
 	t.Helper()
 	m, _ := a.json(t)["msg"].(string)
 	return m

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -43,10 +44,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // proxied answers still stream.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// requestIDPrefix makes ids unique across restarts; the counter makes them
+// unique within a process without a random read per request.
+var (
+	requestIDPrefix = func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	requestCounter atomic.Uint64
+)
+
 func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return requestIDPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 }
 
 // withScope gives every request an id and a scope, logs it when it ends, and

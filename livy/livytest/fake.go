@@ -29,6 +29,8 @@ type Fake struct {
 	// ImpersonationOff makes the fake ignore proxyUser, as Livy does with
 	// livy.impersonation.enabled=false: sessions then run as "livy".
 	ImpersonationOff bool
+	// NoRecord stops the fake from keeping requests (benchmarks).
+	NoRecord bool
 	// LogLines are appended to every session's log (to test redaction of
 	// echoed conf).
 	LogLines []string
@@ -101,10 +103,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body,
-	})
+	if !f.NoRecord {
+		f.requests = append(f.requests, Request{
+			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Header: r.Header.Clone(), Body: body,
+		})
+	}
 	if r.URL.Path == "/version" {
 		writeJSON(w, 200, map[string]any{"version": "0.9.0-incubating-fake"})
 		return

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make bench`: measures the gateway against baselines run in the same go,
+# and prints ratios.
+#  1. Proxy overhead: wrk (a second process) drives GET /sessions/{id} with a
+#     cached Basic login through `livygate serve`, and the same request
+#     through a bare httputil.ReverseProxy; both reach the same fast fake
+#     Livy (cmd/benchtarget). Req/s and p50/p99 both ways, and the ratios.
+#  2. Login cost: a cached Basic check vs a cold LDAP bind against a real
+#     slapd (Go benchmarks in gateway/auth).
+# Expects bin/livygate and bin/benchtarget (the Makefile builds them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+work="$root/.cache/bench"
+rm -rf "$work"
+mkdir -p "$work"
+LDAP_PORT=${BENCH_LDAP_PORT:-39390}
+GW_PORT=${BENCH_GATEWAY_PORT:-39391}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-16}
+ROUNDS=${BENCH_ROUNDS:-2}
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	bash deploy/dev/ldap/demo.sh stop "$work/ldap" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+wait_for() { # URL LOG
+	for _ in $(seq 1 100); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench: $1 did not come up; see $2:" >&2
+	tail -20 "$2" >&2
+	exit 1
+}
+
+bash deploy/dev/ldap/demo.sh start "$work/ldap" "$LDAP_PORT" >"$work/ldap.log"
+# shellcheck disable=SC1091
+source "$work/ldap/passwords.env"
+(umask 077 && printf '%s' "$SERVICE_PASSWORD" >"$work/ldap/service.pw")
+
+bin/benchtarget >"$work/target.out" 2>"$work/target.log" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q BARE_URL "$work/target.out" && break; sleep 0.1; done
+# shellcheck disable=SC1091
+source "$work/target.out"
+
+cat >"$work/livygate.yaml" <<YAML
+listen:
+  address: 127.0.0.1:${GW_PORT}
+livy:
+  url: ${LIVY_URL}
+auth:
+  lockout:
+    max_failures: 0
+  ldap:
+    url: ldap://127.0.0.1:${LDAP_PORT}
+    allow_insecure: true
+    bind_dn: cn=livygate,ou=services,dc=livygate,dc=test
+    bind_password:
+      file: ${work}/ldap/service.pw
+    user_base_dn: ou=people,dc=livygate,dc=test
+YAML
+bin/livygate serve --config "$work/livygate.yaml" 2>"$work/gateway.log" &
+pids+=($!)
+GW_URL="http://127.0.0.1:${GW_PORT}"
+wait_for "$GW_URL/healthz" "$work/gateway.log"
+
+id=$(curl -fsS -u "alice:${ALICE_PASSWORD}" -H 'Content-Type: application/json' -H 'X-Requested-By: bench' \
+	-d '{"kind":"pyspark"}' "$GW_URL/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+auth="Authorization: Basic $(printf 'alice:%s' "$ALICE_PASSWORD" | base64 -w0)"
+curl -fsS -o /dev/null -H "$auth" "$GW_URL/sessions/$id" # warm the login and owner caches
+
+# run_wrk NAME URL CONNECTIONS: appends "NAME rps p50_us p99_us" to results.
+run_wrk() {
+	wrk -t1 -c"$3" -d"$DURATION" --latency -H "$auth" -H 'X-Requested-By: bench' "$2" >"$work/wrk-$1.txt"
+	awk -v name="$1" '
+		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v+0 }
+		/Requests\/sec/ { rps = $2 }
+		$1 == "50%" { p50 = us($2) }
+		$1 == "99%" { p99 = us($2) }
+		/Non-2xx/ { bad = $NF }
+		END { if (bad > 0) { print "bench: " name " had " bad " non-2xx answers" > "/dev/stderr"; exit 1 }
+		      print name, rps, p50, p99 }' "$work/wrk-$1.txt" >>"$work/results.txt"
+}
+
+# Throughput is measured at saturation ($CONNS connections); latency with one
+# connection, where it is the cost of a request and not of queueing for the
+# machine's two cores.
+echo "Load: GET /sessions/$id, wrk from a second process, $DURATION per run, $ROUNDS rounds, alternating"
+for r in $(seq 1 "$ROUNDS"); do
+	run_wrk bare "$BARE_URL/sessions/$id" "$CONNS"
+	run_wrk gateway "$GW_URL/sessions/$id" "$CONNS"
+	run_wrk bare-latency "$BARE_URL/sessions/$id" 1
+	run_wrk gateway-latency "$GW_URL/sessions/$id" 1
+done
+
+python3 - "$work/results.txt" "$CONNS" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1])]
+def agg(name):
+    rs = [r for r in rows if r[0] == name]
+    return [statistics.median(float(r[i]) for r in rs) for i in (1, 2, 3)]
+b, g = agg("bare"), agg("gateway")
+bl, gl = agg("bare-latency"), agg("gateway-latency")
+print(f"{'':22}{'req/s (c=' + sys.argv[2] + ')':>14}{'p50 ms (c=1)':>14}{'p99 ms (c=1)':>14}")
+print(f"{'bare ReverseProxy':22}{b[0]:>14.0f}{bl[1]/1000:>14.3f}{bl[2]/1000:>14.3f}")
+print(f"{'livygate':22}{g[0]:>14.0f}{gl[1]/1000:>14.3f}{gl[2]/1000:>14.3f}")
+print(f"throughput ratio livygate/bare: {g[0]/b[0]:.2f}x (target >= 0.80x)")
+print(f"added latency: p50 {(gl[1]-bl[1])/1000:+.3f} ms, p99 {(gl[2]-bl[2])/1000:+.3f} ms (target: p99 under +1 ms)")
+print(f"(at c={sys.argv[2]}: p99 bare {b[2]/1000:.2f} ms, livygate {g[2]/1000:.2f} ms)")
+PY
+
+echo
+echo "Login cost (Go benchmarks in gateway/auth against a real slapd):"
+go test -tags integration -run NONE -bench 'BenchmarkBasicCached|BenchmarkLDAPColdBind' -benchtime 2s ./gateway/auth/ | tee "$work/auth-bench.txt" | grep -E '^Benchmark' || true
+python3 - "$work/auth-bench.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+cached = re.search(r'BenchmarkBasicCached\S*\s+\d+\s+([\d.]+) ns/op', text)
+cold = re.search(r'BenchmarkLDAPColdBind\S*\s+\d+\s+([\d.]+) ns/op', text)
+if not (cached and cold):
+    sys.exit("bench: auth benchmarks did not run:\n" + text)
+c, k = float(cached.group(1)), float(cold.group(1))
+print(f"cached Basic check: {c:.0f} ns/op; cold LDAP bind: {k/1e6:.2f} ms/op; the cache is {k/c:,.0f}x cheaper")
+PY
