@@ -76,11 +76,19 @@ func (c *ownerCache) put(res livy.Resource, o owner) {
 	}
 	idKey, _ := cacheKey(res, strconv.Itoa(o.id))
 	c.m[idKey] = &o
-	if o.name != "" {
-		if nameKey, ok := cacheKey(res, o.name); ok && nameKey != idKey {
-			c.m[nameKey] = &o
-		}
+	if nameKey, ok := nameKeyOf(res, o.name); ok {
+		c.m[nameKey] = &o
 	}
+}
+
+// nameKeyOf is the key for a session's name. A name of digits only is never
+// a key: Livy reads such a path segment as an id, and caching the name there
+// would let a session named "5" claim session 5.
+func nameKeyOf(res livy.Resource, name string) (string, bool) {
+	if name == "" || strings.Trim(name, "0123456789") == "" {
+		return "", false
+	}
+	return cacheKey(res, name)
 }
 
 // evict forgets a session under both its id and its name.
@@ -89,10 +97,8 @@ func (c *ownerCache) evict(res livy.Resource, o *owner) {
 	defer c.mu.Unlock()
 	idKey, _ := cacheKey(res, strconv.Itoa(o.id))
 	delete(c.m, idKey)
-	if o.name != "" {
-		if nameKey, ok := cacheKey(res, o.name); ok {
-			delete(c.m, nameKey)
-		}
+	if nameKey, ok := nameKeyOf(res, o.name); ok {
+		delete(c.m, nameKey)
 	}
 }
 

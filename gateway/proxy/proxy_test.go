@@ -258,6 +258,22 @@ func TestOwnerCacheSavesLivyCalls(t *testing.T) {
 	}
 }
 
+// A session whose name is a number must not claim the session with that id.
+func TestNumericSessionNameClaimsNothing(t *testing.T) {
+	h := newHarness(t)
+	h.livy.Add("sessions", map[string]any{"proxyUser": "bob"}) // id 0
+	h.livy.Add("sessions", map[string]any{"proxyUser": "bob"}) // id 1
+	expectStatus(t, h.do("bob", http.MethodGet, "/sessions/1", nil), http.StatusOK)
+	h.createAs("alice", map[string]any{"kind": "pyspark", "name": "1"})
+	h.do("alice", http.MethodGet, "/sessions", nil)
+	for _, m := range []string{http.MethodGet, http.MethodDelete} {
+		expectStatus(t, h.do("alice", m, "/sessions/1", nil), http.StatusNotFound)
+	}
+	if h.livy.Count("sessions") != 3 {
+		t.Error("alice deleted bob's session through a numeric name")
+	}
+}
+
 func TestListShowsOnlyCallersSessions(t *testing.T) {
 	h := newHarness(t)
 	for _, u := range []string{"alice", "bob", "alice", "bob", "alice"} {
