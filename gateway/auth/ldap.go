@@ -525,3 +525,39 @@ func serverDown(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
+
+// GroupMembers lists the user names (username attribute) of the members of
+// the group with DN groupDN, for the sync's second user source. It searches
+// the user base with (memberOf=<group DN>), paged so that large groups are
+// read whole, so the server must maintain memberOf (OpenLDAP's memberof
+// overlay, Active Directory, 389-ds).
+func (l *LDAP) GroupMembers(ctx context.Context, groupDN string) ([]string, error) {
+	if _, err := ldap.ParseDN(groupDN); err != nil || groupDN == "" {
+		return nil, fmt.Errorf("sync.ldap_group_dn %q is not a DN: %v", groupDN, err)
+	}
+	conn, done, err := l.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if err := l.bindService(ctx, conn); err != nil {
+		return nil, err
+	}
+	filter := "(memberOf=" + ldap.EscapeFilter(groupDN) + ")"
+	if l.userFilter != "" {
+		filter = "(&" + l.userFilter + filter + ")"
+	}
+	req := ldap.NewSearchRequest(l.userBaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, l.timeLimit(), false, filter, []string{l.userAttr}, nil)
+	res, err := conn.SearchWithPaging(req, 500)
+	if err != nil {
+		return nil, l.unavailable(ctx, conn, "listing the group's members", err)
+	}
+	names := make([]string, 0, len(res.Entries))
+	for _, e := range res.Entries {
+		if v := e.GetEqualFoldAttributeValue(l.userAttr); v != "" {
+			names = append(names, v)
+		}
+	}
+	return names, nil
+}

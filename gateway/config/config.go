@@ -9,11 +9,55 @@ import "time"
 // environment variable for a field is LIVYGATE_ followed by its yaml path in
 // upper case joined by "_" (listen.address → LIVYGATE_LISTEN_ADDRESS).
 type Config struct {
-	Listen Listen `yaml:"listen"`
-	Livy   Livy   `yaml:"livy"`
-	Auth   Auth   `yaml:"auth"`
-	Policy Policy `yaml:"policy"`
-	Log    Log    `yaml:"log"`
+	Listen     Listen     `yaml:"listen"`
+	Livy       Livy       `yaml:"livy"`
+	Auth       Auth       `yaml:"auth"`
+	Policy     Policy     `yaml:"policy"`
+	JupyterHub JupyterHub `yaml:"jupyterhub"`
+	HDFS       HDFS       `yaml:"hdfs"`
+	Sync       Sync       `yaml:"sync"`
+	Log        Log        `yaml:"log"`
+}
+
+// JupyterHub is the Hub whose users livygate provisions and whose tokens it
+// accepts. Enabled when URL is set.
+type JupyterHub struct {
+	URL string `yaml:"url"`
+	// Token is a service token with the scopes list:users and read:users.
+	Token   Secret        `yaml:"token"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// HDFS is where user homes are provisioned, over native NameNode RPC.
+type HDFS struct {
+	// NameNodes are host:port addresses; several mean an HA pair.
+	NameNodes []string `yaml:"namenodes"`
+	// User is the HDFS superuser name livygate acts as (simple auth).
+	User    string `yaml:"user"`
+	BaseDir string `yaml:"base_dir"`
+	// Group owns every home; empty leaves the NameNode's default.
+	Group string `yaml:"group"`
+	// Mode is octal, as a string ("0750").
+	Mode               string `yaml:"mode"`
+	AllowWorldWritable bool   `yaml:"allow_world_writable"`
+	// NamePattern is the regexp a user name must match to become a home.
+	NamePattern string `yaml:"name_pattern"`
+	Repair      bool   `yaml:"repair"`
+	Concurrency int    `yaml:"concurrency"`
+}
+
+// Sync runs the provisioner: `livygate sync` from cron, or on a timer in
+// `livygate serve`.
+type Sync struct {
+	// Interval runs the sync inside `serve` this often; 0 turns it off.
+	Interval time.Duration `yaml:"interval"`
+	// LockFile keeps two runs (cron and timer, or two crons) apart.
+	LockFile string `yaml:"lock_file"`
+	// LDAPGroupDN adds the members of this LDAP group (found with the
+	// auth.ldap connection, paged) to the Hub's users.
+	LDAPGroupDN string `yaml:"ldap_group_dn"`
+	// History is how many runs `serve` keeps for its admin endpoint.
+	History int `yaml:"history"`
 }
 
 // Listen is the gateway's own HTTP listener.
@@ -45,10 +89,22 @@ type Auth struct {
 	// AdminGroup makes its members gateway admins.
 	AdminGroup string `yaml:"admin_group"`
 	// AdminsMayImpersonate lets admins set proxyUser to another user.
-	AdminsMayImpersonate bool    `yaml:"admins_may_impersonate"`
-	Cache                Cache   `yaml:"cache"`
-	Lockout              Lockout `yaml:"lockout"`
-	LDAP                 LDAP    `yaml:"ldap"`
+	AdminsMayImpersonate bool     `yaml:"admins_may_impersonate"`
+	Cache                Cache    `yaml:"cache"`
+	Lockout              Lockout  `yaml:"lockout"`
+	LDAP                 LDAP     `yaml:"ldap"`
+	HubToken             HubToken `yaml:"hub_token"`
+}
+
+// HubToken lets notebook users log in with their own JupyterHub API token
+// (Authorization: token …), checked against jupyterhub.url.
+type HubToken struct {
+	Enabled bool `yaml:"enabled"`
+	// CacheTTL is how long a token the Hub accepted is trusted without
+	// asking again.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// HubAdminsAreAdmins makes the Hub's admins gateway admins.
+	HubAdminsAreAdmins bool `yaml:"hub_admins_are_admins"`
 }
 
 // Cache is the verified-credentials cache.

@@ -38,6 +38,7 @@ func Default() Config {
 			AdminGroup: "livygate-admins",
 			Cache:      Cache{TTL: 5 * time.Minute, MaxEntries: 10000},
 			Lockout:    Lockout{MaxFailures: 5, MaxFailuresPerAddress: 50, Window: 5 * time.Minute, Duration: 5 * time.Minute},
+			HubToken:   HubToken{CacheTTL: time.Minute},
 			LDAP: LDAP{
 				Timeout:                  5 * time.Second,
 				UserFilter:               "(objectClass=person)",
@@ -46,6 +47,15 @@ func Default() Config {
 				GroupNameAttribute:       "cn",
 			},
 		},
+		JupyterHub: JupyterHub{Timeout: 10 * time.Second},
+		HDFS: HDFS{
+			User:        "hdfs",
+			BaseDir:     "/user",
+			Mode:        "0750",
+			NamePattern: `^[a-z_][a-z0-9_.-]{0,63}$`,
+			Concurrency: 8,
+		},
+		Sync: Sync{LockFile: "/tmp/livygate-sync.lock", History: 20},
 		Policy: Policy{
 			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
 		},

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -21,6 +23,18 @@ func (c *Config) Validate() error {
 	c.Livy.validate(&v)
 	c.Auth.validate(&v)
 	c.Policy.validate(&v)
+	c.JupyterHub.validate(&v)
+	c.HDFS.validate(&v)
+	c.Sync.validate(&v)
+	if c.Auth.HubToken.Enabled && c.JupyterHub.URL == "" {
+		v.add("auth.hub_token.enabled", "needs jupyterhub.url")
+	}
+	if c.Sync.Interval > 0 {
+		c.requireSync(&v)
+	}
+	if c.Sync.LDAPGroupDN != "" && c.Auth.LDAP.URL == "" {
+		v.add("sync.ldap_group_dn", "needs auth.ldap (its connection settings are used)")
+	}
 	if _, err := logrus.ParseLevel(c.Log.Level); err != nil {
 		v.add("log.level", "%v", err)
 	}
@@ -110,11 +124,94 @@ func (a *Auth) validate(v *validator) {
 	if a.Lockout.MaxFailures < 0 || a.Lockout.MaxFailuresPerAddress < 0 || (a.Lockout.MaxFailures > 0 && (a.Lockout.Window <= 0 || a.Lockout.Duration <= 0)) {
 		v.add("auth.lockout", "max_failures must not be negative; window and duration must be positive when it is set")
 	}
+	if a.HubToken.CacheTTL < 0 {
+		v.add("auth.hub_token.cache_ttl", "must not be negative")
+	}
 	if a.LDAP.URL == "" {
-		v.add("auth", "no authenticator is configured: set auth.ldap.url")
+		if !a.HubToken.Enabled {
+			v.add("auth", "no authenticator is configured: set auth.ldap.url or auth.hub_token.enabled")
+		}
 		return
 	}
 	a.LDAP.validate(v)
+}
+
+// ValidateSync reports what `livygate sync` needs beyond Validate.
+func (c *Config) ValidateSync() error {
+	var v validator
+	c.requireSync(&v)
+	return errors.Join(v.errs...)
+}
+
+func (c *Config) requireSync(v *validator) {
+	if c.JupyterHub.URL == "" {
+		v.add("jupyterhub.url", "is required to sync users")
+	}
+	if len(c.HDFS.NameNodes) == 0 {
+		v.add("hdfs.namenodes", "is required to sync users")
+	}
+}
+
+func (j *JupyterHub) validate(v *validator) {
+	if j.URL == "" {
+		return
+	}
+	if u, err := url.Parse(j.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add("jupyterhub.url", "must be http(s)://host[:port], not %q", j.URL)
+	}
+	v.secret("jupyterhub.token", j.Token, true)
+	if j.Timeout <= 0 {
+		v.add("jupyterhub.timeout", "must be positive")
+	}
+}
+
+// FileMode parses Mode ("0750").
+func (h HDFS) FileMode() (os.FileMode, error) {
+	m, err := strconv.ParseUint(h.Mode, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal permission like 0750", h.Mode)
+	}
+	return os.FileMode(m), nil
+}
+
+func (h *HDFS) validate(v *validator) {
+	for _, nn := range h.NameNodes {
+		if _, _, err := net.SplitHostPort(nn); err != nil {
+			v.add("hdfs.namenodes", "%q: %v", nn, err)
+		}
+	}
+	if h.User == "" {
+		v.add("hdfs.user", "is required")
+	}
+	if !strings.HasPrefix(h.BaseDir, "/") || path.Clean(h.BaseDir) != h.BaseDir || h.BaseDir == "/" {
+		v.add("hdfs.base_dir", "must be a clean absolute path below /, not %q", h.BaseDir)
+	}
+	if mode, err := h.FileMode(); err != nil {
+		v.add("hdfs.mode", "%v", err)
+	} else if mode&0o002 != 0 && !h.AllowWorldWritable {
+		v.add("hdfs.mode", "%s lets every user write into every home; set allow_world_writable: true if you really mean it", h.Mode)
+	}
+	if h.Group != "" && strings.ContainsAny(h.Group, "/:\x00\n") {
+		v.add("hdfs.group", "%q is not a group name", h.Group)
+	}
+	if _, err := regexp.Compile(h.NamePattern); err != nil || h.NamePattern == "" {
+		v.add("hdfs.name_pattern", "must be a regular expression: %v", err)
+	}
+	if h.Concurrency <= 0 {
+		v.add("hdfs.concurrency", "must be positive")
+	}
+}
+
+func (s *Sync) validate(v *validator) {
+	if s.Interval < 0 {
+		v.add("sync.interval", "must not be negative (0 turns the timer off)")
+	}
+	if s.LockFile == "" {
+		v.add("sync.lock_file", "is required")
+	}
+	if s.History <= 0 {
+		v.add("sync.history", "must be positive")
+	}
 }
 
 func (l *LDAP) validate(v *validator) {

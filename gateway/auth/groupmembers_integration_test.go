@@ -1,0 +1,32 @@
+//go:build integration
+
+package auth_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/auth/ldaptest"
+)
+
+func TestIntegrationGroupMembers(t *testing.T) {
+	dir := ldaptest.Start(t)
+	l, err := auth.NewLDAP(dir.Config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := l.GroupMembers(context.Background(), "cn="+ldaptest.AnalystsGroup+","+ldaptest.GroupBaseDN)
+	slices.Sort(members)
+	if err != nil || !slices.Equal(members, []string{"alice", "bob", ldaptest.Dave}) {
+		t.Errorf("analysts: %v, %v", members, err)
+	}
+	if _, err := l.GroupMembers(context.Background(), "not a dn"); err == nil {
+		t.Error("a malformed group DN was accepted")
+	}
+	dir.Stop()
+	if _, err := l.GroupMembers(context.Background(), "cn=x,"+ldaptest.GroupBaseDN); err == nil {
+		t.Error("LDAP down gave no error")
+	}
+}

@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/jupyterhub"
+)
+
+type fakeHub struct {
+	users map[string]*jupyterhub.User // token → user
+	down  bool
+	calls atomic.Int32
+}
+
+func (f *fakeHub) UserForToken(_ context.Context, token string) (*jupyterhub.User, error) {
+	f.calls.Add(1)
+	if f.down {
+		return nil, jupyterhub.ErrUnreachable
+	}
+	if u, ok := f.users[token]; ok {
+		return u, nil
+	}
+	return nil, &jupyterhub.APIError{Status: 403, Message: "bad token"}
+}
+
+func TestHubToken(t *testing.T) {
+	hub := &fakeHub{users: map[string]*jupyterhub.User{
+		"alice-tok": {Name: "alice", Groups: []string{"analysts"}},
+		"root-tok":  {Name: "root", Admin: true},
+		"bad-name":  {Name: "a\nb"},
+	}}
+	cfg := config.Default().Auth
+	c := newClock()
+	h := NewHubToken(cfg, hub, c.Now)
+	auth := func(header string) (*Identity, error) {
+		r := httptest.NewRequest("GET", "/sessions", nil)
+		if header != "" {
+			r.Header.Set("Authorization", header)
+		}
+		return h.Authenticate(context.Background(), r)
+	}
+	for _, header := range []string{"token alice-tok", "Bearer alice-tok", "TOKEN alice-tok"} {
+		id, err := auth(header)
+		if err != nil || id.User != "alice" || id.Admin || id.Method != "jupyterhub" {
+			t.Errorf("%q: %+v %v", header, id, err)
+		}
+	}
+	if n := hub.calls.Load(); n != 1 {
+		t.Errorf("three uses of one token asked the Hub %d times, want 1 (cache)", n)
+	}
+	for _, header := range []string{"", "Basic YWxpY2U6cHc="} {
+		if _, err := auth(header); !errors.Is(err, ErrNoCredentials) {
+			t.Errorf("%q: %v, want ErrNoCredentials", header, err)
+		}
+	}
+	for _, header := range []string{"token forged", "token ", "token bad-name"} {
+		if _, err := auth(header); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("%q: %v, want ErrBadCredentials", header, err)
+		}
+	}
+	if id, _ := auth("token root-tok"); id.Admin {
+		t.Error("a Hub admin became a gateway admin without hub_admins_are_admins")
+	}
+	cfg.HubToken.HubAdminsAreAdmins = true
+	if id, _ := NewHubToken(cfg, hub, c.Now).Authenticate(context.Background(), withAuth("token root-tok")); !id.Admin {
+		t.Error("hub_admins_are_admins did not make the Hub admin an admin")
+	}
+	hub.down = true
+	c.Advance(2 * time.Minute) // past the cache
+	if _, err := auth("token alice-tok"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Hub down: %v, want ErrUnavailable", err)
+	}
+}
+
+func withAuth(header string) *http.Request {
+	r := httptest.NewRequest("GET", "/sessions", nil)
+	r.Header.Set("Authorization", header)
+	return r
+}
