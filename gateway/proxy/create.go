@@ -27,7 +27,7 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 		respond.Error(w, r, status, err.Error())
 		return
 	}
-	rewritten, runAs, status, err := p.rewriteCreate(body, sc)
+	rewritten, runAs, status, err := p.rewriteCreate(res, body, sc)
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())
@@ -62,10 +62,18 @@ func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, e
 
 // rewriteCreate applies the create rules to a request body and returns the
 // body Livy gets and the user the session will run as.
-func (p *Proxy) rewriteCreate(body []byte, sc *scope.Scope) ([]byte, string, int, error) {
+func (p *Proxy) rewriteCreate(res livy.Resource, body []byte, sc *scope.Scope) ([]byte, string, int, error) {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil || req == nil {
 		return nil, "", http.StatusBadRequest, errors.New("request body must be a JSON object")
+	}
+	if res == livy.Batches {
+		// Livy answers 400 to a batch without a file but still registers it,
+		// leaving a ghost batch behind: refuse it before Livy sees it.
+		var file string
+		if json.Unmarshal(req["file"], &file) != nil || strings.TrimSpace(file) == "" {
+			return nil, "", http.StatusBadRequest, errors.New("a batch needs \"file\": the path of the application to run")
+		}
 	}
 	caller := sc.Identity.User
 	runAs := caller

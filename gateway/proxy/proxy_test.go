@@ -40,7 +40,7 @@ func TestCreateForcesProxyUserToCaller(t *testing.T) {
 
 func TestCreateKeepsUnknownFieldsAndAddsNone(t *testing.T) {
 	h := newHarness(t)
-	body := map[string]any{"kind": "spark", "driverMemory": "1g", "ttl": "1h", "futureField": map[string]any{"x": 1.0}}
+	body := map[string]any{"file": "hdfs:///a.py", "driverMemory": "1g", "ttl": "1h", "futureField": map[string]any{"x": 1.0}}
 	h.do("alice", http.MethodPost, "/batches", body)
 	var sent map[string]any
 	_ = json.Unmarshal(h.livy.Last().Body, &sent)
@@ -456,6 +456,13 @@ func TestBadInput(t *testing.T) {
 		expectStatus(t, a, tc.status)
 		if a.msg(t) == "" {
 			t.Errorf("%s: no msg in %s", tc.name, a.body)
+		}
+	}
+	for _, batch := range []string{`{"className": "x"}`, `{"file": ""}`, `{"file": 7}`} {
+		a := h.do("alice", http.MethodPost, "/batches", batch)
+		expectStatus(t, a, http.StatusBadRequest)
+		if !strings.Contains(a.msg(t), "file") {
+			t.Errorf("batch without a file: %s", a.body)
 		}
 	}
 	form := h.do("alice", http.MethodPost, "/sessions/0/statements", "doAs=bob", "Content-Type", "application/x-www-form-urlencoded")

@@ -9,6 +9,7 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/scope"
+	"github.com/livygate/livygate/livy"
 )
 
 // FuzzRewriteCreate checks the create-body rewrite for any input: it never
@@ -33,7 +34,7 @@ func FuzzRewriteCreate(f *testing.F) {
 	p := &Proxy{opts: Options{Policy: pol}}
 	sc := &scope.Scope{Identity: &auth.Identity{User: "alice"}}
 	f.Fuzz(func(t *testing.T, body string) {
-		out, runAs, status, err := p.rewriteCreate([]byte(body), sc)
+		out, runAs, status, err := p.rewriteCreate(livy.Sessions, []byte(body), sc)
 		if err != nil {
 			if status < 400 || status > 499 {
 				t.Fatalf("refusal with status %d", status)
