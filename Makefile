@@ -6,12 +6,21 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test test-unit test-integration fuzz bench deps deps-bench vet clean
+.PHONY: all build dev dev-down test test-unit test-integration test-e2e fuzz bench deps deps-bench vet clean
+DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/livygate ./cmd/livygate
+
+# The gateway in front of a real local stack (OpenLDAP, HDFS, Livy + Spark,
+# JupyterHub), until Ctrl-C. See README.md.
+dev:
+	@bash deploy/dev/stack.sh up
+
+dev-down:
+	@bash deploy/dev/stack.sh down
 
 # System packages the tests need, installed only when missing.
 deps:
@@ -25,15 +34,21 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-# Everything: unit tests (race detector on), then integration tests against
-# the real neighbours (OpenLDAP today).
-test: deps vet test-unit test-integration
+# Everything: unit tests (race detector on), integration tests against real
+# OpenLDAP, HDFS and JupyterHub, then end to end through the whole stack with
+# the real Sparkmagic.
+test: deps vet test-unit test-integration test-e2e
 
 test-unit:
 	$(GO) test -race -count=1 ./...
 
 test-integration:
 	$(GO) test -tags integration -count=1 ./...
+
+# Starts the stack, runs the end-to-end suite, stops the stack (also on failure).
+test-e2e:
+	@bash deploy/dev/stack.sh start
+	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; bash deploy/dev/stack.sh down >/dev/null 2>&1; exit $$rc
 
 # A short fuzzing pass over every fuzz target (seed corpora run in test-unit).
 FUZZTIME ?= 30s

@@ -1,10 +1,13 @@
 // Package gateway wires livygate together from its configuration: the
-// authenticator chain, the conf policy, the Livy proxy and the HTTP server.
-// It is the only place where the adapters (livy, hdfs, jupyterhub) meet.
+// authenticator chain, the conf policy, the Livy proxy, the user sync and the
+// HTTP server. It is the only place where the adapters (livy, hdfs,
+// jupyterhub) meet.
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -15,13 +18,27 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/policy"
+	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/proxy"
+	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/hdfs"
+	"github.com/livygate/livygate/jupyterhub"
 )
 
-// New builds the gateway's server from a validated configuration.
-func New(cfg config.Config, log *logrus.Logger) (*server.Server, error) {
-	authn, err := newAuthenticator(cfg.Auth, log)
+// Gateway is a configured livygate: its HTTP server and, when configured,
+// the user sync it runs on a timer.
+type Gateway struct {
+	Server   *server.Server
+	syncer   *provision.Syncer
+	history  *provision.History
+	interval time.Duration
+	log      *logrus.Logger
+}
+
+// New builds the gateway from a validated configuration.
+func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
+	authn, err := newAuthenticator(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -49,30 +66,132 @@ func New(cfg config.Config, log *logrus.Logger) (*server.Server, error) {
 		OwnerCacheTTL:        cfg.Livy.OwnerCacheTTL,
 		Log:                  log,
 	})
-	return server.New(server.Options{
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	if cfg.ValidateSync() == nil {
+		if g.syncer, err = NewSyncer(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	g.Server = server.New(server.Options{
 		Listen: cfg.Listen,
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
 		Livy:   p,
+		Admin:  g.adminRoutes(),
 		Ready:  p.Livy(),
 		Audit:  audit.LogSink{Log: log},
 		Log:    log,
-	}), nil
+	})
+	return g, nil
 }
 
-// newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Auth, log *logrus.Logger) (auth.Authenticator, error) {
-	var chain auth.Chain
-	if cfg.LDAP.URL != "" {
-		verifier, err := auth.NewLDAP(cfg.LDAP, log)
+// Serve runs the sync timer (when configured) and the HTTP server until ctx
+// ends.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	if g.syncer != nil && g.interval > 0 {
+		go g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { LogRun(g.log, r) })
+	}
+	return g.Server.Serve(ctx, ln)
+}
+
+// adminRoutes serves the admins' JSON endpoints.
+func (g *Gateway) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/sync", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]any{
+			"configured": g.syncer != nil,
+			"interval":   g.interval.String(),
+			"runs":       g.history.Runs(),
+		})
+	})
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")
+	})
+	return mux
+}
+
+// LogRun writes a sync run's summary line, at warning level when it did not
+// go cleanly.
+func LogRun(log logrus.FieldLogger, r *provision.Run) {
+	entry := log.WithFields(logrus.Fields{"sync": true, "users": r.Users, "exit_code": r.ExitCode()})
+	if r.ExitCode() != provision.ExitOK {
+		entry.Warn(r.SummaryLine())
+		return
+	}
+	entry.Info(r.SummaryLine())
+}
+
+// NewSyncer builds the user sync from the configuration.
+func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error) {
+	token, err := cfg.JupyterHub.Token.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("jupyterhub.token: %w", err)
+	}
+	hub, err := jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("jupyterhub.url: %w", err)
+	}
+	mode, err := cfg.HDFS.FileMode()
+	if err != nil {
+		return nil, fmt.Errorf("hdfs.mode: %w", err)
+	}
+	opts := hdfs.Options{
+		BaseDir:            cfg.HDFS.BaseDir,
+		Group:              cfg.HDFS.Group,
+		Mode:               mode,
+		AllowWorldWritable: cfg.HDFS.AllowWorldWritable,
+		NamePattern:        cfg.HDFS.NamePattern,
+		Repair:             cfg.HDFS.Repair,
+		Concurrency:        cfg.HDFS.Concurrency,
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("hdfs: %w", err)
+	}
+	for _, w := range opts.Warnings() {
+		log.Warn("hdfs: " + w)
+	}
+	s := &provision.Syncer{
+		Hub:      hub,
+		Options:  opts,
+		LockFile: cfg.Sync.LockFile,
+		Connect: func() (hdfs.FS, func() error, error) {
+			return hdfs.Connect(cfg.HDFS.NameNodes, cfg.HDFS.User)
+		},
+	}
+	if cfg.Sync.LDAPGroupDN != "" {
+		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
 		if err != nil {
 			return nil, fmt.Errorf("auth.ldap: %w", err)
 		}
-		basic, err := auth.NewBasic(cfg, verifier, time.Now)
+		s.GroupMembers = func(ctx context.Context) ([]string, error) {
+			return l.GroupMembers(ctx, cfg.Sync.LDAPGroupDN)
+		}
+	}
+	return s, nil
+}
+
+// newAuthenticator builds the chain of configured authenticators.
+func newAuthenticator(cfg config.Config, log *logrus.Logger) (auth.Authenticator, error) {
+	var chain auth.Chain
+	if cfg.Auth.LDAP.URL != "" {
+		verifier, err := auth.NewLDAP(cfg.Auth.LDAP, log)
+		if err != nil {
+			return nil, fmt.Errorf("auth.ldap: %w", err)
+		}
+		basic, err := auth.NewBasic(cfg.Auth, verifier, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 		chain = append(chain, basic)
+	}
+	if cfg.Auth.HubToken.Enabled {
+		// Token look-ups use the caller's token, not the service token.
+		hub, err := jupyterhub.New(cfg.JupyterHub.URL, "", cfg.JupyterHub.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("jupyterhub.url: %w", err)
+		}
+		hub.Retries = 1 // a login waits on it
+		chain = append(chain, auth.NewHubToken(cfg.Auth, hub, time.Now))
 	}
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("auth: no authenticator is configured")

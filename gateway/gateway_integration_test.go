@@ -39,7 +39,7 @@ func TestIntegrationGatewayWithRealLDAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := httptest.NewServer(srv.Handler())
+	gw := httptest.NewServer(srv.Server.Handler())
 	defer gw.Close()
 
 	call := func(user, password, method, path, body string) (int, string) {

@@ -29,8 +29,14 @@ const usage = `livygate: a secure gateway in front of Apache Livy
 
 Usage:
   livygate serve --config FILE [--listen ADDR] [--log-level LEVEL]
+  livygate sync --config FILE [--dry-run] [--report FILE]
   livygate check-config --config FILE
   livygate version
+
+sync creates the HDFS homes of JupyterHub's users. It prints a JSON report
+(to --report FILE, else stdout) and a summary line on stderr, and exits 0 when
+every user is fine, 1 when some were refused or failed, 2 when it could not
+run (configuration, JupyterHub, LDAP or HDFS unreachable, another sync running).
 
 Every configuration key can also be set with an environment variable
 LIVYGATE_<KEY PATH> (listen.address → LIVYGATE_LISTEN_ADDRESS).
@@ -50,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
+	case "sync":
+		return syncUsers(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "livygate", buildVersion())
 		return 0
@@ -139,7 +147,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log)
-	srv, err := gateway.New(cfg, log)
+	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "livygate serve: %s\n", oneLine(err))
 		return 1
@@ -157,7 +165,7 @@ func serve(args []string, stderr io.Writer) int {
 		Infof("livygate listening on %s://%s", scheme, ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+	if err := gw.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		log.WithError(err).Error("server stopped")
 		return 1
 	}

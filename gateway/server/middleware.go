@@ -167,3 +167,16 @@ func authenticate(next http.Handler, authn auth.Authenticator, realm string) htt
 		}
 	})
 }
+
+// requireAdmin lets only gateway admins through.
+func requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc := scope.From(r.Context())
+		if sc.Identity == nil || !sc.Identity.Admin {
+			sc.Refuse("admins only")
+			respond.Error(w, r, http.StatusForbidden, r.URL.Path+" is only for gateway admins")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -29,7 +29,9 @@ type Options struct {
 	Realm  string
 	Authn  auth.Authenticator
 	// Livy serves every authenticated request that no other route takes.
-	Livy  http.Handler
+	Livy http.Handler
+	// Admin, when set, serves /admin/ to authenticated admins only.
+	Admin http.Handler
 	Ready Pinger
 	Audit audit.Sink
 	Log   logrus.FieldLogger
@@ -53,6 +55,9 @@ func New(opts Options) *Server {
 	r.SkipClean(true)
 	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	if opts.Admin != nil {
+		r.PathPrefix("/admin/").Handler(authenticate(requireAdmin(opts.Admin), opts.Authn, opts.Realm))
+	}
 	r.PathPrefix("/").Handler(authenticate(opts.Livy, opts.Authn, opts.Realm))
 	return &Server{opts: opts, handler: withScope(r, opts.Log, opts.Audit, opts.Now)}
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/livygate/livygate/gateway"
+	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/provision"
+)
+
+// syncUsers is `livygate sync`: one provisioning run, for cron.
+func syncUsers(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "path to the YAML configuration file")
+	dryRun := fs.Bool("dry-run", false, "print the plan without changing HDFS")
+	reportPath := fs.String("report", "", "write the JSON report to this file instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return provision.ExitCouldNot
+	}
+	if fs.NArg() > 0 || *path == "" {
+		fmt.Fprintln(stderr, "livygate sync: usage: livygate sync --config FILE [--dry-run] [--report FILE]")
+		return provision.ExitCouldNot
+	}
+	cfg, err := config.Load(*path, os.Environ())
+	if err == nil {
+		err = cfg.ValidateSync()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate sync: could not run: %s\n", oneLine(err))
+		return provision.ExitCouldNot
+	}
+	log := newLogger(cfg.Log)
+	syncer, err := gateway.NewSyncer(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate sync: could not run: %s\n", oneLine(err))
+		return provision.ExitCouldNot
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	run, _ := syncer.Run(ctx, *dryRun)
+
+	report, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate sync: %v\n", err)
+		return provision.ExitCouldNot
+	}
+	report = append(report, '\n')
+	if *reportPath == "" {
+		_, _ = stdout.Write(report)
+	} else if err := writeFileAtomic(*reportPath, report); err != nil {
+		fmt.Fprintf(stderr, "livygate sync: writing the report: %v\n", err)
+		return provision.ExitCouldNot
+	}
+	fmt.Fprintln(stderr, "livygate "+run.SummaryLine())
+	return run.ExitCode()
+}
+
+// writeFileAtomic writes data next to path and renames it into place, so a
+// reader never sees half a report.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
