@@ -91,6 +91,14 @@ func TestIntegrationGatewayWithRealLDAP(t *testing.T) {
 		}
 	}
 
+	// The sync's admin endpoint: admins only.
+	if status, body := call("carol", pw["carol"], "GET", "/admin/sync", ""); status != 200 || !strings.Contains(body, `"runs":[]`) {
+		t.Errorf("admin carol on /admin/sync: %d %s", status, body)
+	}
+	if status, _ := call("alice", pw["alice"], "GET", "/admin/sync", ""); status != 403 {
+		t.Errorf("alice on /admin/sync: %d, want 403", status)
+	}
+
 	dir.Stop()
 	if status, body := call("bob", pw["bob"]+"-not-cached", "GET", "/sessions", ""); status != 503 {
 		t.Errorf("LDAP down: %d %s, want 503", status, body)

@@ -29,7 +29,7 @@ const usage = `livygate: a secure gateway in front of Apache Livy
 
 Usage:
   livygate serve --config FILE [--listen ADDR] [--log-level LEVEL]
-  livygate sync --config FILE [--dry-run] [--report FILE]
+  livygate sync --config FILE [--dry-run] [--report FILE] [--quiet]
   livygate check-config --config FILE
   livygate version
 

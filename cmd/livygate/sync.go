@@ -23,11 +23,12 @@ func syncUsers(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "", "path to the YAML configuration file")
 	dryRun := fs.Bool("dry-run", false, "print the plan without changing HDFS")
 	reportPath := fs.String("report", "", "write the JSON report to this file instead of stdout")
+	quiet := fs.Bool("quiet", false, "print the summary line only when the run did not go cleanly (for cron)")
 	if err := fs.Parse(args); err != nil {
 		return provision.ExitCouldNot
 	}
 	if fs.NArg() > 0 || *path == "" {
-		fmt.Fprintln(stderr, "livygate sync: usage: livygate sync --config FILE [--dry-run] [--report FILE]")
+		fmt.Fprintln(stderr, "livygate sync: usage: livygate sync --config FILE [--dry-run] [--report FILE] [--quiet]")
 		return provision.ExitCouldNot
 	}
 	cfg, err := config.Load(*path, os.Environ())
@@ -60,7 +61,9 @@ func syncUsers(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "livygate sync: writing the report: %v\n", err)
 		return provision.ExitCouldNot
 	}
-	fmt.Fprintln(stderr, "livygate "+run.SummaryLine())
+	if !*quiet || run.ExitCode() != provision.ExitOK {
+		fmt.Fprintln(stderr, "livygate "+run.SummaryLine())
+	}
 	return run.ExitCode()
 }
 

@@ -7,6 +7,9 @@
 #     Livy (cmd/benchtarget). Req/s and p50/p99 both ways, and the ratios.
 #  2. Login cost: a cached Basic check vs a cold LDAP bind against a real
 #     slapd (Go benchmarks in gateway/auth).
+#  3. User sync: 10,000 JupyterHub users' homes on a real NameNode, first run
+#     and no-change rerun, vs the old per-user `hadoop fs` script (sampled and
+#     scaled) and one batched `hadoop fs` call (cmd/livygate/sync_bench_test.go).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -127,3 +130,10 @@ if not (cached and cold):
 c, k = float(cached.group(1)), float(cold.group(1))
 print(f"cached Basic check: {c:.0f} ns/op; cold LDAP bind: {k/1e6:.2f} ms/op; the cache is {k/c:,.0f}x cheaper")
 PY
+
+echo
+echo "User sync: ${BENCH_USERS:-10000} JupyterHub users' homes on a real NameNode, vs the real hadoop CLI (same run):"
+BENCH_USERS=${BENCH_USERS:-10000} BENCH_OUT="$work/sync-table.txt" go test -tags 'integration bench' -count=1 \
+	-run TestBenchSync -v -timeout 30m ./cmd/livygate/ >"$work/sync-bench.txt" 2>&1 ||
+	{ tail -40 "$work/sync-bench.txt"; exit 1; }
+cat "$work/sync-table.txt"

@@ -100,7 +100,8 @@ jupyterhub:
 hdfs:
   namenodes: [127.0.0.1:${HDFS_PORT}]
   user: ${HDFS_SUPERUSER:-hdfs}
-  group: analysts
+  # No group: homes inherit /user's (supergroup), which no analyst is in, so
+  # 0750 keeps each home private. A group every user shares would open them all.
 sync:
   lock_file: ${GW_DIR}/sync.lock
 YAML

@@ -212,7 +212,7 @@ func (h *History) Add(r *Run) {
 func (h *History) Runs() []*Run {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Clone(h.runs)
+	return append([]*Run{}, h.runs...) // [] rather than null in JSON
 }
 
 // Every runs the sync now and then every interval until ctx ends, recording

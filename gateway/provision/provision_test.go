@@ -178,3 +178,24 @@ func TestHistoryKeepsNewestFirst(t *testing.T) {
 		t.Errorf("history %+v", runs)
 	}
 }
+
+func TestEveryRunsUntilCancelled(t *testing.T) {
+	s := newSyncer(t, fakeHub{users: []jupyterhub.User{{Name: "alice"}}}, newMemFS())
+	h := NewHistory(10)
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := make(chan *Run, 10)
+	done := make(chan struct{})
+	go func() {
+		s.Every(ctx, 20*time.Millisecond, h, func(r *Run) { runs <- r })
+		close(done)
+	}()
+	first, second := <-runs, <-runs
+	cancel()
+	<-done
+	if first.Summary[hdfs.ActionCreated] != 1 || second.Summary[hdfs.ActionUnchanged] != 1 {
+		t.Errorf("runs: %v then %v", first.Summary, second.Summary)
+	}
+	if len(h.Runs()) < 2 || h.Runs()[0] == first {
+		t.Errorf("history: %d runs, newest first expected", len(h.Runs()))
+	}
+}
