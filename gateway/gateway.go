@@ -17,6 +17,7 @@ import (
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/proxy"
@@ -79,7 +80,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		Livy:   p,
 		Admin:  g.adminRoutes(),
 		Ready:  p.Livy(),
-		Audit:  audit.LogSink{Log: log},
+		Audit:  auditSink(log),
 		Log:    log,
 	})
 	return g, nil
@@ -108,6 +109,16 @@ func (g *Gateway) adminRoutes() http.Handler {
 		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")
 	})
 	return mux
+}
+
+// auditSink writes audit events to the log, flushed at once when the log is
+// buffered.
+func auditSink(log *logrus.Logger) audit.Sink {
+	sink := audit.LogSink{Log: log}
+	if f := logging.FlushOf(log); f != nil {
+		sink.Flush = f.Flush
+	}
+	return sink
 }
 
 // LogRun writes a sync run's summary line, at warning level when it did not

@@ -300,7 +300,6 @@ func Provision(ctx context.Context, fs FS, users []string, opts Options) (Report
 			jobs = append(jobs, job{idx: i, user: name, path: r.Path})
 			continue
 		}
-		d := check(fi, name, o)
 		switch {
 		case fi.IsDir() && fi.Mode().Perm() == 0 && o.Mode.Perm() != 0:
 			// Only this provisioner makes homes with mode 0000, and only
@@ -310,18 +309,12 @@ func Provision(ctx context.Context, fs FS, users []string, opts Options) (Report
 				continue
 			}
 			jobs = append(jobs, job{idx: i, user: name, path: r.Path, finish: true})
-		case d.notADir:
-			r.Action, r.Detail = ActionFailed, fmt.Sprintf("%s exists but is %s; left untouched", r.Path, d.notADirDesc)
-		case d.ownerUnknown:
-			r.Action, r.Detail = ActionFailed, "cannot tell the owner of the existing home (the FS does not report it); left untouched"
-		case d.empty:
-			r.Action = ActionUnchanged
-		case !o.Repair:
-			r.Action, r.Detail = ActionDrift, d.String()
-		case o.DryRun:
-			r.Action, r.Detail = ActionWouldRepair, d.String()
 		default:
-			jobs = append(jobs, job{idx: i, user: name, path: r.Path, fi: fi, diffs: d})
+			if res, d, fix := judge(fi, name, r.Path, o); fix {
+				jobs = append(jobs, job{idx: i, user: name, path: r.Path, fi: fi, diffs: d})
+			} else {
+				*r = res
+			}
 		}
 	}
 
@@ -465,21 +458,34 @@ func recheck(fs FS, j job, o Options) (Result, error) {
 		r.Action, r.Detail = ActionFailed, fmt.Sprintf("mkdir found an existing entry, and stat failed: %v", err)
 		return r, err
 	}
-	d := check(fi, j.user, o)
+	res, d, fix := judge(fi, j.user, j.path, o)
+	if !fix {
+		return res, nil
+	}
+	j.fi, j.diffs = fi, d
+	return repair(fs, j)
+}
+
+// judge classifies an existing home. fix says drift must be repaired (repair
+// on, not a dry run); otherwise the Result is final.
+func judge(fi os.FileInfo, user, p string, o Options) (Result, drift, bool) {
+	r := Result{User: user, Path: p}
+	d := check(fi, user, o)
 	switch {
 	case d.notADir:
-		r.Action, r.Detail = ActionFailed, fmt.Sprintf("%s exists but is %s; left untouched", j.path, d.notADirDesc)
+		r.Action, r.Detail = ActionFailed, fmt.Sprintf("%s exists but is %s; left untouched", p, d.notADirDesc)
 	case d.ownerUnknown:
 		r.Action, r.Detail = ActionFailed, "cannot tell the owner of the existing home (the FS does not report it); left untouched"
 	case d.empty:
 		r.Action = ActionUnchanged
 	case !o.Repair:
 		r.Action, r.Detail = ActionDrift, d.String()
+	case o.DryRun:
+		r.Action, r.Detail = ActionWouldRepair, d.String()
 	default:
-		j.fi, j.diffs = fi, d
-		return repair(fs, j)
+		return r, d, true
 	}
-	return r, nil
+	return r, d, false
 }
 
 // repair fixes the drift of an existing home.

@@ -1,6 +1,10 @@
-// Command benchtarget is `make bench`'s upstream side: a fast in-memory fake
-// Livy, and in front of it a bare httputil.ReverseProxy, the baseline the
-// gateway's throughput and latency are compared with. It is not shipped.
+// Command benchtarget is `make bench`'s upstream side, one role per process:
+//
+//	benchtarget livy                 a fast in-memory fake Livy
+//	benchtarget bare --upstream URL  a bare httputil.ReverseProxy to URL
+//
+// The bare proxy is the baseline the gateway is measured against: its own
+// process, like the gateway, in front of the same fake Livy. It is not shipped.
 package main
 
 import (
@@ -20,32 +24,40 @@ import (
 )
 
 func main() {
-	bareAddr := flag.String("bare", "127.0.0.1:0", "address of the bare reverse proxy")
-	flag.Parse()
-
-	fake := livytest.New()
-	fake.NoRecord = true
-	defer fake.Close()
-	upstream, err := url.Parse(fake.URL())
-	if err != nil {
-		log.Fatal(err)
+	if len(os.Args) < 2 {
+		log.Fatal("usage: benchtarget livy | benchtarget bare --upstream URL")
 	}
-	bare := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(upstream) },
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-	}
-	ln, err := net.Listen("tcp", *bareAddr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := &http.Server{Handler: bare}
-	go func() { _ = srv.Serve(ln) }()
-
-	fmt.Printf("LIVY_URL=%s\nBARE_URL=http://%s\n", fake.URL(), ln.Addr())
-	_ = os.Stdout.Sync()
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	switch os.Args[1] {
+	case "livy":
+		fake := livytest.New()
+		fake.NoRecord = true
+		defer fake.Close()
+		fmt.Printf("LIVY_URL=%s\n", fake.URL())
+	case "bare":
+		fs := flag.NewFlagSet("bare", flag.ExitOnError)
+		upstream := fs.String("upstream", "", "URL of the Livy to proxy to")
+		_ = fs.Parse(os.Args[2:])
+		u, err := url.Parse(*upstream)
+		if err != nil || u.Host == "" {
+			log.Fatalf("--upstream %q: not a URL", *upstream)
+		}
+		bare := &httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
+			Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv := &http.Server{Handler: bare}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Shutdown(context.Background())
+		fmt.Printf("BARE_URL=http://%s\n", ln.Addr())
+	default:
+		log.Fatalf("unknown role %q", os.Args[1])
+	}
+	_ = os.Stdout.Sync()
 	<-ctx.Done()
-	_ = srv.Shutdown(context.Background())
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -146,7 +147,8 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "livygate serve: invalid configuration: %s\n", oneLine(err))
 		return 1
 	}
-	log := newLogger(cfg.Log)
+	log, closeLog := logging.New(cfg.Log, os.Stderr)
+	defer closeLog()
 	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "livygate serve: %s\n", oneLine(err))
@@ -171,18 +173,4 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("livygate stopped")
 	return 0
-}
-
-func newLogger(cfg config.Log) *logrus.Logger {
-	log := logrus.New()
-	log.SetOutput(os.Stderr)
-	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
-		log.SetLevel(lvl)
-	}
-	if cfg.Format == "text" {
-		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
-	} else {
-		log.SetFormatter(&logrus.JSONFormatter{})
-	}
-	return log
 }

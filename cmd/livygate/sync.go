@@ -13,6 +13,7 @@ import (
 
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/provision"
 )
 
@@ -39,7 +40,8 @@ func syncUsers(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "livygate sync: could not run: %s\n", oneLine(err))
 		return provision.ExitCouldNot
 	}
-	log := newLogger(cfg.Log)
+	log, closeLog := logging.New(cfg.Log, os.Stderr)
+	defer closeLog()
 	syncer, err := gateway.NewSyncer(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "livygate sync: could not run: %s\n", oneLine(err))

@@ -31,6 +31,9 @@ type Sink interface {
 // LogSink writes each event as one structured log line.
 type LogSink struct {
 	Log logrus.FieldLogger
+	// Flush, when set, runs after each event, so a buffered log never holds
+	// an audit line back.
+	Flush func()
 }
 
 // Record implements Sink.
@@ -48,4 +51,7 @@ func (s LogSink) Record(e Event) {
 		"reason":     e.Reason,
 		"status":     e.Status,
 	}).WithTime(e.Time).Info("audit")
+	if s.Flush != nil {
+		s.Flush()
+	}
 }

@@ -268,15 +268,12 @@ func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, er
 		return nil, err
 	}
 
-	conn, done, err := l.connect(ctx)
+	conn, done, err := l.serviceConn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
 
-	if err := l.bindService(ctx, conn); err != nil {
-		return nil, err
-	}
 	entry, err := l.findUser(ctx, conn, user)
 	if err != nil {
 		return nil, err
@@ -303,6 +300,19 @@ func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, er
 		}
 	}
 	return &Identity{User: name, Groups: groups, Method: "ldap"}, nil
+}
+
+// serviceConn connects and binds as the service account.
+func (l *LDAP) serviceConn(ctx context.Context) (*ldap.Conn, func(), error) {
+	conn, done, err := l.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := l.bindService(ctx, conn); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return conn, done, nil
 }
 
 // connect dials the server (TLS as configured) and returns the connection
@@ -535,14 +545,11 @@ func (l *LDAP) GroupMembers(ctx context.Context, groupDN string) ([]string, erro
 	if _, err := ldap.ParseDN(groupDN); err != nil || groupDN == "" {
 		return nil, fmt.Errorf("sync.ldap_group_dn %q is not a DN: %v", groupDN, err)
 	}
-	conn, done, err := l.connect(ctx)
+	conn, done, err := l.serviceConn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := l.bindService(ctx, conn); err != nil {
-		return nil, err
-	}
 	filter := "(memberOf=" + ldap.EscapeFilter(groupDN) + ")"
 	if l.userFilter != "" {
 		filter = "(&" + l.userFilter + filter + ")"

@@ -44,9 +44,6 @@ func (p *Policy) RedactLine(line string, secrets []string) string {
 // nothing needed masking, and an error only for a body that is not JSON.
 func (p *Policy) RedactJSON(body []byte, secrets []string) ([]byte, error) {
 	if !p.mayNeedMasking(body, secrets) {
-		if !json.Valid(body) {
-			return nil, errors.New("not JSON")
-		}
 		return body, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -77,7 +74,9 @@ func (p *Policy) RedactJSON(body []byte, secrets []string) ([]byte, error) {
 // could spell a key in disguise, as in "pass\u0077ord") has nothing to mask.
 func (p *Policy) mayNeedMasking(body []byte, secrets []string) bool {
 	if !p.clean.has(body) {
-		if bytes.Contains(body, []byte(`\u`)) || p.redact.Match(body) {
+		// Only valid JSON is remembered, so a hit needs no second check;
+		// anything else takes the slow path, which reports it.
+		if !json.Valid(body) || bytes.Contains(body, []byte(`\u`)) || p.redact.Match(body) {
 			return true
 		}
 		p.clean.add(body)

@@ -111,10 +111,9 @@ func (p *Proxy) rewriteCreate(res livy.Resource, body []byte, sc *scope.Scope) (
 // Livy with impersonation off silently ignores proxyUser and runs everything
 // as itself: such a session is deleted at once and the operator told.
 func (p *Proxy) verifyCreated(resp *http.Response, res livy.Resource, runAs string) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
-	resp.Body.Close()
+	body, err := readAnswer(resp)
 	if err != nil {
-		return &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+		return err
 	}
 	var s livy.Session
 	if err := json.Unmarshal(body, &s); err != nil {
@@ -150,12 +149,29 @@ func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
 		// Fail closed: an encoded body cannot be checked for secrets.
 		return &answerError{http.StatusBadGateway, "Livy sent an encoded answer the gateway cannot inspect"}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
-	resp.Body.Close()
+	body, err := readAnswer(resp)
 	if err != nil {
-		return &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+		return err
 	}
 	return replaceBody(resp, body, p.opts.Policy, secrets)
+}
+
+// readAnswer reads Livy's whole answer, in one allocation when Livy says how
+// long it is (the polling answers do).
+func readAnswer(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	var body []byte
+	var err error
+	if n := resp.ContentLength; n >= 0 && n <= maxRewrite {
+		body = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
+	}
+	if err != nil {
+		return nil, &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+	}
+	return body, nil
 }
 
 func isJSON(resp *http.Response) bool {

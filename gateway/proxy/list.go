@@ -55,10 +55,9 @@ func intParam(s string, def int) (int, error) {
 }
 
 func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Scope, from, size int) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
-	resp.Body.Close()
+	body, err := readAnswer(resp)
 	if err != nil {
-		return &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+		return err
 	}
 	var page listPage
 	if err := json.Unmarshal(body, &page); err != nil {

@@ -72,6 +72,7 @@ func New(opts Options) *Proxy {
 		Transport:      opts.Transport,
 		ModifyResponse: runAfterHook,
 		ErrorHandler:   p.upstreamError,
+		BufferPool:     newBufferPool(),
 	}
 	return p
 }
@@ -94,6 +95,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, http.StatusBadRequest, "form-encoded bodies are not accepted: send JSON")
 		return
 	}
+	if r.ContentLength > p.opts.MaxBodyBytes {
+		sc.Refuse("body too large")
+		respond.Error(w, r, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes))
+		return
+	}
+	// Bodies without a Content-Length are cut at the same size (413 below).
+	r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes)
 	if hasDotSegment(r.URL.Path) {
 		sc.Refuse("dot or empty path segment")
 		respond.Error(w, r, http.StatusBadRequest, "the path must not contain empty, '.' or '..' segments")
@@ -284,7 +293,12 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	sc := scope.From(r.Context())
 	var ae *answerError
 	var ne net.Error
+	var tooBig *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooBig):
+		sc.Refuse("body too large")
+		respond.Error(w, r, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes))
 	case errors.As(err, &ae):
 		sc.Fail(ae.msg)
 		respond.Error(w, r, ae.status, ae.msg)

@@ -465,12 +465,37 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("batch without a file: %s", a.body)
 		}
 	}
+	big := `{"code": "` + strings.Repeat("x", 2048) + `"}`
+	expectStatus(t, h.do("alice", http.MethodPost, "/sessions/0/statements", big), http.StatusRequestEntityTooLarge)
 	form := h.do("alice", http.MethodPost, "/sessions/0/statements", "doAs=bob", "Content-Type", "application/x-www-form-urlencoded")
 	expectStatus(t, form, http.StatusBadRequest)
 	expectStatus(t, h.do("alice", http.MethodGet, "/sessions/0/../1", nil), http.StatusBadRequest)
 	expectStatus(t, h.do("alice", http.MethodGet, "/sessions//0", nil), http.StatusBadRequest)
 	if n := len(h.livy.Requests()); n != 0 {
 		t.Errorf("bad input reached Livy %d times", n)
+	}
+}
+
+// A body without a Content-Length that grows past the limit on its way to
+// Livy is still a 413.
+func TestStreamedBodyOverLimit(t *testing.T) {
+	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) { o.MaxBodyBytes = 1024 })
+	id := h.createAs("alice", map[string]any{"kind": "pyspark"})
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(`{"code": "` + strings.Repeat("x", 4096) + `"}`))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/sessions/%d/statements", h.gateway.URL, id), pr)
+	req.SetBasicAuth("alice", "pw")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("streamed oversized statement: %d, want 413", resp.StatusCode)
 	}
 }
 

@@ -1,0 +1,111 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/config"
+)
+
+func entry(fields logrus.Fields, msg string) *logrus.Entry {
+	e := logrus.NewEntry(logrus.New()).WithFields(fields)
+	e.Time = time.Date(2026, 11, 22, 5, 6, 7, 0, time.UTC)
+	e.Level = logrus.WarnLevel
+	e.Message = msg
+	return e
+}
+
+// The formatter must say exactly what logrus's own JSONFormatter says.
+func TestJSONFormatterMatchesLogrus(t *testing.T) {
+	cases := []logrus.Fields{
+		{},
+		{"request_id": "a-1", "user": "alice", "status": 200, "duration_ms": 0.12, "audit": true},
+		{"path": `/sessions/"x"\y`, "big": 1e22, "tiny": 1e-9, "neg": -3, "i64": int64(1 << 40)},
+		{"error": errors.New("boom <&>"), "unicode": "ünï", "ctl": "a\tb\nc\x01", "nil": nil},
+		{"list": []string{"a", "b"}, "map": map[string]int{"x": 1}, "time": "clash", "msg": "clash2"},
+		{"level": "clash3", "dur": time.Second},
+	}
+	for _, f := range cases {
+		e := entry(f, `hello "world" <b>`)
+		want, err := (&logrus.JSONFormatter{}).Format(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := JSONFormatter{}.Format(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w, g map[string]any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("not JSON: %s", got)
+		}
+		if !reflect.DeepEqual(w, g) {
+			t.Errorf("fields %v:\n got %s\nwant %s", f, got, want)
+		}
+		if !bytes.HasSuffix(got, []byte("}\n")) || bytes.Count(got, []byte("\n")) != 1 {
+			t.Errorf("not one line: %q", got)
+		}
+	}
+}
+
+func TestBufferedWriterFlushes(t *testing.T) {
+	var out syncBuffer
+	bw := NewBufferedWriter(&out, 20*time.Millisecond)
+	_, _ = bw.Write([]byte("one\n"))
+	if out.String() != "" {
+		t.Error("written through without buffering")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for out.String() != "one\n" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if out.String() != "one\n" {
+		t.Errorf("not flushed by the ticker: %q", out.String())
+	}
+	_, _ = bw.Write([]byte("two\n"))
+	bw.Flush()
+	_, _ = bw.Write([]byte("three\n"))
+	bw.Close()
+	bw.Close() // idempotent
+	if got := out.String(); got != "one\ntwo\nthree\n" {
+		t.Errorf("after Flush and Close: %q", got)
+	}
+}
+
+func TestNewLogsThroughTheBuffer(t *testing.T) {
+	var out syncBuffer
+	log, closeLog := New(config.Log{Level: "info", Format: "json"}, &out)
+	log.WithField("user", "alice").Info("request")
+	closeLog()
+	if !strings.Contains(out.String(), `"user":"alice"`) || FlushOf(log) == nil {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
