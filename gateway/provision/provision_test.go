@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,10 @@ type fakeHub struct {
 
 func (f fakeHub) ListUsers(context.Context) ([]jupyterhub.User, error) { return f.users, f.err }
 
-// memFS is an in-memory HDFS: directories with owner, group and mode.
+// memFS is an in-memory HDFS: directories with owner, group and mode. The
+// provisioner calls it from several workers, so it locks.
 type memFS struct {
+	mu   sync.Mutex
 	dirs map[string]*memInfo
 }
 
@@ -44,6 +47,8 @@ func newMemFS() *memFS {
 }
 
 func (f *memFS) ReadDir(dir string) ([]os.FileInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []os.FileInfo
 	for p, d := range f.dirs {
 		if filepath.Dir(p) == dir && p != dir {
@@ -54,6 +59,8 @@ func (f *memFS) ReadDir(dir string) ([]os.FileInfo, error) {
 }
 
 func (f *memFS) Stat(name string) (os.FileInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if d, ok := f.dirs[name]; ok {
 		return d, nil
 	}
@@ -61,16 +68,22 @@ func (f *memFS) Stat(name string) (os.FileInfo, error) {
 }
 
 func (f *memFS) Mkdir(name string, perm os.FileMode) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.dirs[name] = &memInfo{name: filepath.Base(name), owner: "hdfs", group: "supergroup", mode: perm}
 	return nil
 }
 
 func (f *memFS) Chown(name, user, group string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.dirs[name].owner, f.dirs[name].group = user, group
 	return nil
 }
 
 func (f *memFS) Chmod(name string, perm os.FileMode) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.dirs[name].mode = perm
 	return nil
 }
