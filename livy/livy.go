@@ -16,13 +16,11 @@ const (
 	Batches  Resource = "batches"
 )
 
-// Noun is how Livy names one item of the resource in its messages. Livy's
-// batch servlet shares the session servlet's messages, so both say "Session".
-func (r Resource) Noun() string { return "Session" }
-
 // NotFoundMessage is Livy's exact 404 message for an id or name it lacks.
+// Livy's batch servlet shares the session servlet's messages, so batches
+// too say "Session".
 func (r Resource) NotFoundMessage(idOrName string) string {
-	return fmt.Sprintf("%s '%s' not found.", r.Noun(), idOrName)
+	return fmt.Sprintf("Session '%s' not found.", idOrName)
 }
 
 // Path is a request path split along Livy's URL structure.

@@ -21,11 +21,7 @@ var assignment = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\s*[=:]\s*)("[^"]*"|'[^'
 // RedactLine masks, in one line of text, the given secret values and the
 // value of every key=value pair whose key is sensitive.
 func (p *Policy) RedactLine(line string, secrets []string) string {
-	for _, s := range secrets {
-		if len(s) >= minEchoLen {
-			line = strings.ReplaceAll(line, s, Mask)
-		}
-	}
+	line = maskSecrets(line, secrets)
 	if !strings.ContainsAny(line, "=:") {
 		return line
 	}
@@ -118,7 +114,7 @@ func (r *redactor) walk(v any, key string) any {
 		if key == "log" {
 			masked = r.p.RedactLine(t, r.secrets)
 		} else {
-			masked = r.maskSecrets(t)
+			masked = maskSecrets(t, r.secrets)
 		}
 		if masked != t {
 			r.changed = true
@@ -141,8 +137,9 @@ func (r *redactor) maskConf(v any) {
 	}
 }
 
-func (r *redactor) maskSecrets(s string) string {
-	for _, secret := range r.secrets {
+// maskSecrets replaces every secret value long enough to mask safely.
+func maskSecrets(s string, secrets []string) string {
+	for _, secret := range secrets {
 		if len(secret) >= minEchoLen {
 			s = strings.ReplaceAll(s, secret, Mask)
 		}

@@ -21,7 +21,7 @@ import (
 // A refused request creates nothing upstream.
 func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource) {
 	sc := scope.From(r.Context())
-	body, status, err := p.readBody(w, r)
+	body, status, err := p.readBody(r)
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())
@@ -46,14 +46,13 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 	})
 }
 
-// readBody reads at most MaxBodyBytes.
-func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes))
+// readBody reads the body, which ServeHTTP has already capped at MaxBodyBytes.
+func (p *Proxy) readBody(r *http.Request) ([]byte, int, error) {
+	b, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, http.StatusRequestEntityTooLarge,
-			fmt.Errorf("request body is larger than %d bytes", p.opts.MaxBodyBytes)
+		return nil, http.StatusRequestEntityTooLarge, errors.New(p.tooLargeMsg())
 	case err != nil:
 		return nil, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)
 	}

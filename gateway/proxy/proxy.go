@@ -97,8 +97,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > p.opts.MaxBodyBytes {
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes))
+		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
 		return
 	}
 	// Bodies without a Content-Length are cut at the same size (413 below).
@@ -129,6 +128,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.item(w, r, lp)
 	}
+}
+
+func (p *Proxy) tooLargeMsg() string {
+	return fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes)
 }
 
 // hasDotSegment reports "//", "/./" or "/../" anywhere in a path, which Livy's
@@ -297,8 +300,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.As(err, &tooBig):
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes))
+		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
 	case errors.As(err, &ae):
 		sc.Fail(ae.msg)
 		respond.Error(w, r, ae.status, ae.msg)
