@@ -23,14 +23,20 @@ import (
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
 	"github.com/livygate/livygate/jupyterhub"
+	"github.com/livygate/livygate/livy"
 )
 
 // Gateway is a configured livygate: its HTTP server and, when configured,
-// the user sync it runs on a timer.
+// the user sync it runs on a timer, the audit store and the admin UI.
 type Gateway struct {
-	Server   *server.Server
+	Server *server.Server
+	// Store holds audit events, sync runs and token mint records; nil when
+	// store.path is empty. The token minter records mints with RecordMint.
+	Store    store.Store
 	syncer   *provision.Syncer
 	history  *provision.History
 	interval time.Duration
@@ -73,24 +79,149 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	sink := auditSink(log)
+	var adminUI http.Handler
+	if cfg.Store.Path != "" {
+		st, err := store.OpenSQLite(context.Background(), cfg.Store.Path, store.Options{
+			QueueSize: cfg.Store.QueueSize,
+			MaxAge:    cfg.Store.Retention.MaxAge,
+			MaxEvents: cfg.Store.Retention.MaxEvents,
+			MaxRuns:   cfg.Store.Retention.MaxRuns,
+			Log:       log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store.path: %w", err)
+		}
+		g.Store = st
+		sink = audit.Multi{sink, st}
+		if cfg.UI.Enabled {
+			if adminUI, err = g.newUI(cfg, authn, p.Livy(), log); err != nil {
+				st.Close()
+				return nil, err
+			}
+		}
+	}
 	g.Server = server.New(server.Options{
 		Listen: cfg.Listen,
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
 		Livy:   p,
 		Admin:  g.adminRoutes(),
+		UI:     adminUI,
 		Ready:  p.Livy(),
-		Audit:  auditSink(log),
+		Audit:  sink,
 		Log:    log,
 	})
 	return g, nil
+}
+
+// Close writes what the store has queued and closes it. Call it after Serve
+// returns.
+func (g *Gateway) Close() error {
+	if g.Store == nil {
+		return nil
+	}
+	return g.Store.Close()
+}
+
+// recordRun keeps a finished sync run: in the JSON endpoint's history, as a
+// log line, and in the store (with its per-user results).
+func (g *Gateway) recordRun(r *provision.Run, trigger string, addToHistory bool) {
+	if addToHistory {
+		g.history.Add(r)
+	}
+	LogRun(g.log, r)
+	if g.Store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := g.Store.SaveRun(ctx, r, trigger); err != nil {
+			g.log.WithError(err).Error("store: saving the sync run failed")
+		}
+	}
+}
+
+// newUI builds the admin UI with the gateway's own backends.
+func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, log *logrus.Logger) (http.Handler, error) {
+	opts := ui.Options{
+		Authn:      authn,
+		Store:      g.Store,
+		Livy:       lc,
+		OnRun:      func(r *provision.Run, trigger string) { g.recordRun(r, trigger, true) },
+		SessionTTL: cfg.UI.SessionTTL,
+		Secure:     cfg.Listen.TLSCertFile != "",
+		Log:        log,
+		// Keys: the token minter's key set goes here once it exists.
+	}
+	if g.syncer != nil {
+		opts.Sync = g.syncer
+	}
+	probes, hub, err := probes(cfg, lc, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.Probes = probes
+	if hub != nil {
+		opts.Hub = hub
+	}
+	return ui.New(opts)
+}
+
+// probes are the Overview's reachability checks of each configured backend.
+func probes(cfg config.Config, lc *livy.Client, log *logrus.Logger) ([]ui.Probe, *jupyterhub.Client, error) {
+	out := []ui.Probe{{Name: "Livy", Check: lc.Version}}
+	var hub *jupyterhub.Client
+	if cfg.JupyterHub.URL != "" {
+		token, err := cfg.JupyterHub.Token.Resolve()
+		if err != nil {
+			return nil, nil, fmt.Errorf("jupyterhub.token: %w", err)
+		}
+		if hub, err = jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout); err != nil {
+			return nil, nil, fmt.Errorf("jupyterhub.url: %w", err)
+		}
+		hc := &http.Client{Timeout: cfg.JupyterHub.Timeout}
+		api := hub.BaseURL.String()
+		out = append(out, ui.Probe{Name: "JupyterHub", Check: func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, api, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s answered %d", api, resp.StatusCode)
+			}
+			return nil
+		}})
+	}
+	if len(cfg.HDFS.NameNodes) > 0 {
+		out = append(out, ui.Probe{Name: "HDFS", Check: func(ctx context.Context) error {
+			fs, closeFS, err := hdfs.Connect(cfg.HDFS.NameNodes, cfg.HDFS.User)
+			if err != nil {
+				return err
+			}
+			defer closeFS()
+			_, err = fs.Stat(cfg.HDFS.BaseDir)
+			return err
+		}})
+	}
+	if cfg.Auth.LDAP.URL != "" {
+		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth.ldap: %w", err)
+		}
+		out = append(out, ui.Probe{Name: "LDAP", Check: l.Ping})
+	}
+	return out, hub, nil
 }
 
 // Serve runs the sync timer (when configured) and the HTTP server until ctx
 // ends.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.syncer != nil && g.interval > 0 {
-		go g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { LogRun(g.log, r) })
+		go g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { g.recordRun(r, "timer", false) })
 	}
 	return g.Server.Serve(ctx, ln)
 }

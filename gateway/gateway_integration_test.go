@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,6 +32,7 @@ func TestIntegrationGatewayWithRealLDAP(t *testing.T) {
 	cfg.Livy.URL = fake.URL()
 	cfg.Auth.LDAP = dir.Config()
 	cfg.Auth.AdminGroup = ldaptest.AdminGroup
+	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}

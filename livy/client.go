@@ -68,6 +68,7 @@ func (c *Client) Version(ctx context.Context) error {
 
 func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	u := *c.BaseURL
+	path, u.RawQuery, _ = strings.Cut(path, "?")
 	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawPath = ""
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)

@@ -167,7 +167,11 @@ func serve(args []string, stderr io.Writer) int {
 		Infof("livygate listening on %s://%s", scheme, ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := gw.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+	err = gw.Serve(ctx, ln)
+	if cerr := gw.Close(); cerr != nil {
+		log.WithError(cerr).Error("closing the store")
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.WithError(err).Error("server stopped")
 		return 1
 	}

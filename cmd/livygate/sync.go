@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/provision"
+	"github.com/livygate/livygate/gateway/store"
 )
 
 // syncUsers is `livygate sync`: one provisioning run, for cron.
@@ -50,6 +53,7 @@ func syncUsers(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run, _ := syncer.Run(ctx, *dryRun)
+	saveRun(ctx, cfg, run, stderr)
 
 	report, err := json.MarshalIndent(run, "", "  ")
 	if err != nil {
@@ -85,4 +89,23 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// saveRun adds the run to the store the admin UI reads (when store.path is
+// set), so cron runs show next to the server's own. Failing to save does not
+// change the exit code: the homes are what the run is for.
+func saveRun(ctx context.Context, cfg config.Config, run *provision.Run, stderr io.Writer) {
+	if cfg.Store.Path == "" {
+		return
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Store.Path, store.Options{Log: logrus.New()})
+	if err == nil {
+		_, err = st.SaveRun(ctx, run, "cron")
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate sync: warning: the run was not saved to the store: %s\n", oneLine(err))
+	}
 }

@@ -44,8 +44,8 @@ func TestBenchSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "livygate.yaml")
-	yaml := fmt.Sprintf("jupyterhub:\n  url: %s\n  token: {file: %s}\nhdfs:\n  namenodes: [%s]\n  user: %s\n  group: analysts\nsync:\n  lock_file: %s/lock\nlog:\n  level: warn\n",
-		hub.URL, tokenFile, nn.Addr, nn.Superuser, dir)
+	yaml := fmt.Sprintf("jupyterhub:\n  url: %s\n  token: {file: %s}\nhdfs:\n  namenodes: [%s]\n  user: %s\n  group: analysts\nsync:\n  lock_file: %s/lock\nstore:\n  path: %s/livygate.db\nlog:\n  level: warn\n",
+		hub.URL, tokenFile, nn.Addr, nn.Superuser, dir, dir)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

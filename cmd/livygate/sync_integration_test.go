@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/hdfs/hdfstest"
 	"github.com/livygate/livygate/jupyterhub/hubtest"
 )
@@ -82,9 +84,11 @@ hdfs:
   group: analysts
 sync:
   lock_file: %s/sync.lock
+store:
+  path: %s/livygate.db
 log:
   level: warn
-`, hub.URL, tokenFile, namenode, nn.Superuser, dir)
+`, hub.URL, tokenFile, namenode, nn.Superuser, dir, dir)
 		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -135,6 +139,19 @@ log:
 	nn.FS(t, "-chown", "bob:bob", "/user/user03")
 	if _, r, _ = runSync(t, cfg); r.Summary["drift"] != 2 || nn.Stat(t, "/user/alice")["alice"].Mode != "777" {
 		t.Errorf("drift without repair: %v", r.Summary)
+	}
+
+	// Every run, cron's too, is in the store the admin UI reads, and alice's
+	// home shows its drift there.
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "livygate.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := st.Runs(context.Background(), 100, 0)
+	known, _ := st.Homes(context.Background(), []string{"alice"})
+	st.Close()
+	if len(runs) != 4 || runs[0].Trigger != "cron" || !runs[3].DryRun || known["alice"].State != store.HomeDrift {
+		t.Errorf("store after 4 runs: %+v, alice %+v", runs, known["alice"])
 	}
 	t.Setenv("LIVYGATE_HDFS_REPAIR", "true")
 	if _, r, _ = runSync(t, cfg); r.Summary["repaired"] != 2 {

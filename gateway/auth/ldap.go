@@ -568,3 +568,14 @@ func (l *LDAP) GroupMembers(ctx context.Context, groupDN string) ([]string, erro
 	}
 	return names, nil
 }
+
+// Ping dials the directory and binds as the service account, for the admin
+// UI's reachability check.
+func (l *LDAP) Ping(ctx context.Context) error {
+	_, done, err := l.serviceConn(ctx)
+	if err != nil {
+		return err
+	}
+	done()
+	return nil
+}

@@ -17,6 +17,33 @@ type Config struct {
 	HDFS       HDFS       `yaml:"hdfs"`
 	Sync       Sync       `yaml:"sync"`
 	Log        Log        `yaml:"log"`
+	UI         UI         `yaml:"ui"`
+	Store      Store      `yaml:"store"`
+}
+
+// UI is the administrators' web UI under /admin/ui/.
+type UI struct {
+	Enabled bool `yaml:"enabled"`
+	// SessionTTL is how long a login through the UI's form lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
+
+// Store is the embedded database (SQLite) of audit events, sync runs and
+// token mint records that the admin UI reads.
+type Store struct {
+	// Path is the SQLite file; empty turns the store (and so the UI) off.
+	Path string `yaml:"path"`
+	// QueueSize bounds the events waiting to be written; beyond it they are
+	// dropped from the store (never from the log) and counted.
+	QueueSize int       `yaml:"queue_size"`
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention bounds what the store keeps; 0 keeps everything.
+type Retention struct {
+	MaxAge    time.Duration `yaml:"max_age"`
+	MaxEvents int           `yaml:"max_events"`
+	MaxRuns   int           `yaml:"max_runs"`
 }
 
 // JupyterHub is the Hub whose users livygate provisions and whose tokens it

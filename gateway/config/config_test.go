@@ -143,3 +143,27 @@ func TestSecretSources(t *testing.T) {
 		t.Error("empty secret file accepted")
 	}
 }
+
+func TestValidateUIAndStore(t *testing.T) {
+	cfg, err := Load(writeFile(t, "c.yaml", validLDAP), []string{
+		"LIVYGATE_STORE_PATH=", "LIVYGATE_STORE_QUEUE_SIZE=0", "LIVYGATE_STORE_RETENTION_MAX_EVENTS=-1",
+		"LIVYGATE_UI_SESSION_TTL=0s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{"ui.enabled: needs store.path", "store.queue_size", "store.retention", "ui.session_ttl"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+	cfg, _ = Load(writeFile(t, "c.yaml", validLDAP), []string{"LIVYGATE_STORE_PATH=" + t.TempDir()})
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "store.path") {
+		t.Errorf("a directory as store.path: %v", err)
+	}
+	cfg, _ = Load(writeFile(t, "c.yaml", validLDAP), []string{"LIVYGATE_UI_ENABLED=false", "LIVYGATE_STORE_PATH="})
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("UI and store off: %v", err)
+	}
+}

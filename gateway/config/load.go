@@ -60,6 +60,12 @@ func Default() Config {
 			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
 		},
 		Log: Log{Level: "info", Format: "json"},
+		UI:  UI{Enabled: true, SessionTTL: 8 * time.Hour},
+		Store: Store{
+			Path:      "/var/lib/livygate/livygate.db",
+			QueueSize: 10000,
+			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxRuns: 1000},
+		},
 	}
 }
 

@@ -26,6 +26,13 @@ func (c *Config) Validate() error {
 	c.JupyterHub.validate(&v)
 	c.HDFS.validate(&v)
 	c.Sync.validate(&v)
+	c.Store.validate(&v)
+	if c.UI.Enabled && c.Store.Path == "" {
+		v.add("ui.enabled", "needs store.path (the UI reads the audit store)")
+	}
+	if c.UI.SessionTTL <= 0 {
+		v.add("ui.session_ttl", "must be positive")
+	}
 	if c.Auth.HubToken.Enabled && c.JupyterHub.URL == "" {
 		v.add("auth.hub_token.enabled", "needs jupyterhub.url")
 	}
@@ -211,6 +218,21 @@ func (s *Sync) validate(v *validator) {
 	}
 	if s.History <= 0 {
 		v.add("sync.history", "must be positive")
+	}
+}
+
+func (s *Store) validate(v *validator) {
+	if s.Path != "" {
+		if st, err := os.Stat(s.Path); err == nil && st.IsDir() {
+			v.add("store.path", "%s is a directory, not a file", s.Path)
+		}
+	}
+	if s.QueueSize <= 0 {
+		v.add("store.queue_size", "must be positive")
+	}
+	r := s.Retention
+	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxRuns < 0 {
+		v.add("store.retention", "max_age, max_events and max_runs must not be negative (0 keeps everything)")
 	}
 }
 

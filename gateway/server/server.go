@@ -32,6 +32,9 @@ type Options struct {
 	Livy http.Handler
 	// Admin, when set, serves /admin/ to authenticated admins only.
 	Admin http.Handler
+	// UI, when set, serves /admin/ui/ itself: it has its own login form and
+	// session cookie, so it does its own authentication and admin check.
+	UI    http.Handler
 	Ready Pinger
 	Audit audit.Sink
 	Log   logrus.FieldLogger
@@ -55,6 +58,9 @@ func New(opts Options) *Server {
 	r.SkipClean(true)
 	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	if opts.UI != nil {
+		r.PathPrefix("/admin/ui").Handler(opts.UI)
+	}
 	if opts.Admin != nil {
 		r.PathPrefix("/admin/").Handler(authenticate(requireAdmin(opts.Admin), opts.Authn, opts.Realm))
 	}

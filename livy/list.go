@@ -1,0 +1,60 @@
+package livy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Entry is a session or batch as Livy lists it, with the fields an
+// administrator's overview needs.
+type Entry struct {
+	ID        int                `json:"id"`
+	Name      *string            `json:"name"`
+	Owner     *string            `json:"owner"`
+	ProxyUser *string            `json:"proxyUser"`
+	Kind      string             `json:"kind"`
+	State     string             `json:"state"`
+	AppID     *string            `json:"appId"`
+	AppInfo   map[string]*string `json:"appInfo"`
+}
+
+// User is the user the entry runs as (see Session.User).
+func (e Entry) User() string {
+	s := Session{Owner: e.Owner, ProxyUser: e.ProxyUser}
+	return s.User()
+}
+
+// SparkUI is the entry's Spark UI address, or "".
+func (e Entry) SparkUI() string {
+	if u := e.AppInfo["sparkUiUrl"]; u != nil {
+		return *u
+	}
+	return ""
+}
+
+// listPage is how many items List asks Livy for at once.
+const listPage = 100
+
+// List returns every session or batch Livy knows, following its paging.
+func (c *Client) List(ctx context.Context, res Resource) ([]Entry, error) {
+	var all []Entry
+	for from := 0; ; {
+		raw, err := c.do(ctx, "GET", fmt.Sprintf("/%s?from=%d&size=%d", res, from, listPage))
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Total    int     `json:"total"`
+			Sessions []Entry `json:"sessions"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, fmt.Errorf("livy sent a %s list that is not JSON: %w", res, err)
+		}
+		all = append(all, page.Sessions...)
+		from += len(page.Sessions)
+		if len(page.Sessions) == 0 || from >= page.Total {
+			return all, nil
+		}
+	}
+}
