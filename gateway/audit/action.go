@@ -36,6 +36,7 @@ func ActionOf(method, path string) string {
 			rest = rest[1:]
 		}
 		switch {
+		case method != "POST":
 		case len(rest) == 4 && rest[0] == "sessions" && rest[3] == "kill" && noun(rest[1]) != "":
 			return "admin kill " + noun(rest[1])
 		case len(rest) == 2 && rest[0] == "sync" && rest[1] == "run":

@@ -17,6 +17,7 @@ func TestActionOf(t *testing.T) {
 		{"POST", "/admin/ui/sync/dry-run", "admin sync dry-run"},
 		{"POST", "/admin/ui/login", "admin login"},
 		{"GET", "/admin/sync", "admin get"},
+		{"GET", "/admin/ui/sessions/batches/4/kill", "admin get"},
 		{"PUT", "/other", "put other"},
 	}
 	for _, c := range cases {
