@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down test test-unit test-integration test-e2e fuzz bench deps deps-bench vet clean
+.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-browser fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -34,6 +34,8 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) vet -tags "integration bench" ./...
+	$(GO) vet -tags bench ./...
+	$(GO) vet -tags browser ./...
 
 # Everything: unit tests (race detector on), integration tests against real
 # OpenLDAP, HDFS and JupyterHub, then end to end through the whole stack with
@@ -64,6 +66,10 @@ bench: deps-bench
 	$(GO) build -o $(BIN)/livygate ./cmd/livygate
 	$(GO) build -o $(BIN)/benchtarget ./cmd/benchtarget
 	bash deploy/dev/bench.sh
+
+# Admin UI page render times only (also the last step of `make bench`).
+bench-ui:
+	bash deploy/dev/bench-ui.sh
 
 clean:
 	rm -rf $(BIN)

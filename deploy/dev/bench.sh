@@ -10,6 +10,8 @@
 #  3. User sync: 10,000 JupyterHub users' homes on a real NameNode, first run
 #     and no-change rerun, vs the old per-user `hadoop fs` script (sampled and
 #     scaled) and one batched `hadoop fs` call (cmd/livygate/sync_bench_test.go).
+#  4. Admin UI: each page's render time with 10,000 users and 100,000 audit
+#     events in the store (deploy/dev/bench-ui.sh; target < 200 ms).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,6 +78,8 @@ auth:
     bind_password:
       file: ${work}/ldap/service.pw
     user_base_dn: ou=people,dc=livygate,dc=test
+store:
+  path: ${work}/livygate.db
 YAML
 env ${BENCH_GATEWAY_ENV:-} taskset -c "$SERVER_CPU" bin/livygate serve --config "$work/livygate.yaml" 2>"$work/gateway.log" &
 pids+=($!)
@@ -154,3 +158,7 @@ BENCH_USERS=${BENCH_USERS:-10000} BENCH_OUT="$work/sync-table.txt" go test -tags
 	-run TestBenchSync -v -timeout 30m ./cmd/livygate/ >"$work/sync-bench.txt" 2>&1 ||
 	{ tail -40 "$work/sync-bench.txt"; exit 1; }
 cat "$work/sync-table.txt"
+
+echo
+echo "Admin UI pages, 10,000 users and 100,000 audit events in the store (target < 200 ms each):"
+bash deploy/dev/bench-ui.sh

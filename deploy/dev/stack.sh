@@ -104,6 +104,8 @@ hdfs:
   # 0750 keeps each home private. A group every user shares would open them all.
 sync:
   lock_file: ${GW_DIR}/sync.lock
+store:
+  path: ${GW_DIR}/livygate.db
 YAML
 }
 
