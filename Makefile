@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-browser fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -26,6 +26,10 @@ dev-down:
 deps:
 	@bash deploy/dev/ldap/slapd.sh install
 
+# Debian's headless Chromium for the admin UI's browser test.
+deps-browser:
+	@bash deploy/dev/browser/chromium.sh install >/dev/null
+
 deps-bench: deps
 	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
 
@@ -40,7 +44,7 @@ vet:
 # Everything: unit tests (race detector on), integration tests against real
 # OpenLDAP, HDFS and JupyterHub, then end to end through the whole stack with
 # the real Sparkmagic.
-test: deps vet test-unit test-integration test-e2e
+test: deps deps-browser vet test-unit test-integration test-e2e
 
 test-unit:
 	$(GO) test -race -count=1 ./...
@@ -48,10 +52,23 @@ test-unit:
 test-integration:
 	$(GO) test -tags integration -count=1 ./...
 
-# Starts the stack, runs the end-to-end suite, stops the stack (also on failure).
+# Starts the stack, runs the end-to-end suite and the admin UI's browser test
+# (headless Chromium), stops the stack (also on failure).
+BROWSER_TEST := $(GO) test -tags browser -count=1 -timeout 6m -run TestBrowserAdminUI ./gateway/ui/
 test-e2e:
 	@bash deploy/dev/stack.sh start
-	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; bash deploy/dev/stack.sh down >/dev/null 2>&1; exit $$rc
+	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
+		$(BROWSER_TEST); rc2=$$?; \
+		bash deploy/dev/stack.sh down >/dev/null 2>&1; [ $$rc -ne 0 ] && exit $$rc; exit $$rc2
+
+# The admin UI in headless Chromium against its own stack. `make screenshots`
+# does the same and refreshes docs/screenshots/*.png.
+test-browser: deps-browser
+	@bash deploy/dev/stack.sh start
+	@set +e; $(BROWSER_TEST) -v; rc=$$?; bash deploy/dev/stack.sh down >/dev/null 2>&1; exit $$rc
+
+screenshots:
+	@UI_SCREENSHOTS=docs/screenshots $(MAKE) --no-print-directory test-browser
 
 # A short fuzzing pass over every fuzz target (seed corpora run in test-unit).
 FUZZTIME ?= 30s
