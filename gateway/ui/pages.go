@@ -530,12 +530,20 @@ func cell(s string) string {
 	return s
 }
 
+// mintsShown is how many recent token mints the Keys page lists.
+const mintsShown = 50
+
 func (u *UI) keysPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	data := map[string]any{"Title": "Signing keys"}
 	if u.opts.Keys != nil {
 		data["Configured"] = true
 		data["Keys"] = u.opts.Keys.List()
 	}
+	mints, err := u.opts.Store.Mints(r.Context(), mintsShown)
+	if err != nil {
+		data["StoreError"] = err.Error()
+	}
+	data["Mints"] = mints
 	u.render(w, r, http.StatusOK, "keys", v, data)
 }
 

@@ -28,6 +28,12 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"ago":  ago,
 		"join": strings.Join,
 		"dur":  func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {

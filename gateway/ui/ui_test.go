@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/provision"
+	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
 )
@@ -427,6 +429,12 @@ func TestKeysPage(t *testing.T) {
 	if d.status != 200 || d.body != string(pem) || d.header.Get("Content-Type") != "application/x-pem-file" {
 		t.Errorf("PEM download: %d %q", d.status, d.body)
 	}
+	// Mint records (never the token) show under the keys.
+	h.store.RecordMint(store.MintRecord{JTI: "jti-1", User: "alice", Kid: "k2", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	h.waitWritten(1)
+	if a := h.admin("GET", "/admin/ui/keys", nil); !strings.Contains(a.body, "<td>jti-1</td><td>alice</td><td>k2</td>") {
+		t.Errorf("mints on the keys page:\n%s", a.body)
+	}
 	if d := h.admin("GET", "/admin/ui/keys/nope.pem", nil); d.status != 404 {
 		t.Errorf("unknown key: %d", d.status)
 	}
@@ -510,5 +518,49 @@ func TestEscaping(t *testing.T) {
 	}
 	if a := h.admin("GET", "/admin/ui/nope", nil); a.status != 404 {
 		t.Errorf("unknown page: %d", a.status)
+	}
+}
+
+func TestSessionExpires(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	h := newHarness(t, func(o *ui.Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	c, a := login(t, h, adminUser, adminPass)
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("login: %d", a.status)
+	}
+	if a := h.do(c, "GET", "/admin/ui/", "", "", nil); a.status != 200 {
+		t.Fatalf("fresh session: %d", a.status)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour) // the harness's SessionTTL
+	mu.Unlock()
+	if a := h.do(c, "GET", "/admin/ui/", "", "", nil); a.status != http.StatusSeeOther {
+		t.Errorf("expired session: %d", a.status)
+	}
+}
+
+func TestProbeTimeoutAndConcurrency(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	slow := func(context.Context) error { <-block; return nil } // ignores its context, like an HDFS dial
+	h := newHarness(t, func(o *ui.Options) {
+		o.Probes = []ui.Probe{{Name: "Stuck1", Check: slow}, {Name: "Stuck2", Check: slow}, {Name: "Fast", Check: func(context.Context) error { return nil }}}
+	})
+	start := time.Now()
+	a := h.admin("GET", "/admin/ui/", nil)
+	took := time.Since(start)
+	if a.status != 200 || strings.Count(a.body, "no answer within 2s") != 2 || !strings.Contains(a.body, "<td>Fast</td>\n<td><span class=\"ok\">reachable") {
+		t.Errorf("overview with stuck probes:\n%s", a.body)
+	}
+	if took > 3500*time.Millisecond { // concurrently: one timeout, not two
+		t.Errorf("overview took %s with two stuck probes", took)
+	}
+	start = time.Now()
+	h.admin("GET", "/admin/ui/", nil)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the probe results were not cached: %s", d)
 	}
 }
