@@ -23,6 +23,8 @@ import (
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/sparkconf"
+	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/hdfs"
 	"github.com/livygate/livygate/jupyterhub"
 )
@@ -34,16 +36,43 @@ type Gateway struct {
 	syncer   *provision.Syncer
 	history  *provision.History
 	interval time.Duration
+	minter   *token.Minter // nil when tokens are off
 	log      *logrus.Logger
 }
 
 // New builds the gateway from a validated configuration.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
-	authn, err := newAuthenticator(cfg, log)
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	var err error
+	if cfg.Tokens.Enabled {
+		if g.minter, err = NewMinter(cfg.Tokens, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	authn, err := newAuthenticator(cfg, g.minter, log)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Tokens.Enabled && cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf {
+		// A token delivered in conf is masked in every answer.
+		cfg.Policy.RedactKeys = redactKeysWith(cfg.Policy.RedactKeys, cfg.Tokens.Delivery.ConfKeys)
+	}
 	pol, err := policy.New(cfg.Policy)
+	if err != nil {
+		return nil, err
+	}
+	resolver, err := newSecrets(cfg.Secrets, log)
+	if err != nil {
+		return nil, err
+	}
+	if resolver != nil {
+		pol.ShowReferences(resolver.Masks)
+	}
+	groupsOf, err := groupsLookup(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +84,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("livy.password: %w", err)
 	}
-	p := proxy.New(proxy.Options{
+	popts := proxy.Options{
 		Upstream:             upstream,
 		Transport:            livyTransport(cfg.Livy.Timeout),
 		Timeout:              cfg.Livy.Timeout,
@@ -66,14 +95,17 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		MaxBodyBytes:         cfg.Listen.MaxBodyBytes,
 		OwnerCacheTTL:        cfg.Livy.OwnerCacheTTL,
 		Log:                  log,
-	})
-	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	}
+	if finisher != nil {
+		popts.FinishConf = finisher.Finish
+	}
+	p := proxy.New(popts)
 	if cfg.ValidateSync() == nil {
 		if g.syncer, err = NewSyncer(cfg, log); err != nil {
 			return nil, err
 		}
 	}
-	g.Server = server.New(server.Options{
+	sopts := server.Options{
 		Listen: cfg.Listen,
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
@@ -82,7 +114,16 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		Ready:  p.Livy(),
 		Audit:  auditSink(log),
 		Log:    log,
-	})
+	}
+	if g.minter != nil {
+		sopts.Public = token.PublicHandler(g.minter.Keys())
+		sopts.Token = &token.Issuer{
+			Minter:                 g.minter,
+			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,
+			GroupsOf:               groupsOf,
+		}
+	}
+	g.Server = server.New(sopts)
 	return g, nil
 }
 
@@ -182,8 +223,19 @@ func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error)
 }
 
 // newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Config, log *logrus.Logger) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, log *logrus.Logger) (auth.Authenticator, error) {
 	var chain auth.Chain
+	if minter != nil && cfg.Tokens.AcceptBearer {
+		// First: a JupyterHub token may come as Bearer too, and the Hub need
+		// not be asked about a token the gateway can check itself.
+		chain = append(chain, auth.NewJWT(cfg.Auth.AdminGroup, func(t string) (string, []string, error) {
+			v, err := minter.Verify(t)
+			if err != nil {
+				return "", nil, err
+			}
+			return v.User, v.Groups, nil
+		}))
+	}
 	if cfg.Auth.LDAP.URL != "" {
 		verifier, err := auth.NewLDAP(cfg.Auth.LDAP, log)
 		if err != nil {

@@ -149,6 +149,24 @@ print(f"cached Basic check: {c:.0f} ns/op; cold LDAP bind: {k/1e6:.2f} ms/op; th
 PY
 
 echo
+echo "Tokens (Go benchmarks in gateway/token; RS keys are 3072-bit):"
+go test -run NONE -bench 'BenchmarkMint|BenchmarkJWKS|BenchmarkBaselineHandler' -benchtime 2s ./gateway/token/ >"$work/token-bench.txt" 2>&1 ||
+	{ tail -20 "$work/token-bench.txt"; exit 1; }
+python3 - "$work/token-bench.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+mints = dict(re.findall(r'BenchmarkMint/(\w+)-\d+\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) mints/s', text))
+ns = dict(re.findall(r'Benchmark(JWKS|BaselineHandler)-\d+\s+\d+\s+([\d.]+) ns/op', text))
+if len(mints) != 4 or len(ns) != 2:
+    sys.exit("bench: token benchmarks did not run:\n" + text)
+base = float(mints["RS256"])
+for alg in ("RS256", "RS512", "ES256", "EdDSA"):
+    print(f"  mint {alg:6} {float(mints[alg]):>10,.0f} mints/s  ({float(mints[alg]) / base:.1f}x RS256)")
+j, h = float(ns["JWKS"]), float(ns["BaselineHandler"])
+print(f"  GET /.well-known/jwks.json: {j:,.0f} ns/op vs {h:,.0f} ns/op for a handler writing the same bytes ({j / h:.2f}x)")
+PY
+
+echo
 echo "User sync: ${BENCH_USERS:-10000} JupyterHub users' homes on a real NameNode, vs the real hadoop CLI (same run):"
 BENCH_USERS=${BENCH_USERS:-10000} BENCH_OUT="$work/sync-table.txt" go test -tags 'integration bench' -count=1 \
 	-run TestBenchSync -v -timeout 30m ./cmd/livygate/ >"$work/sync-bench.txt" 2>&1 ||

@@ -116,7 +116,7 @@ func finish(log logrus.FieldLogger, sink audit.Sink, r *http.Request, sc *scope.
 		"outcome":     outcome,
 		"duration_ms": math.Round(float64(d.Microseconds())/10) / 100,
 	}).Info("request")
-	if isMutating(r.Method) || outcome != scope.OutcomeOK {
+	if isMutating(r.Method) || outcome != scope.OutcomeOK || sc.Audit {
 		sink.Record(audit.Event{
 			Time: start, RequestID: sc.RequestID, User: sc.User(), ClientAddr: sc.ClientAddr,
 			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser,

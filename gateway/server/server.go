@@ -32,6 +32,10 @@ type Options struct {
 	Livy http.Handler
 	// Admin, when set, serves /admin/ to authenticated admins only.
 	Admin http.Handler
+	// Public, when set, serves /.well-known/ to anyone (the token keys).
+	Public http.Handler
+	// Token, when set, serves /token to authenticated callers.
+	Token http.Handler
 	Ready Pinger
 	Audit audit.Sink
 	Log   logrus.FieldLogger
@@ -55,6 +59,12 @@ func New(opts Options) *Server {
 	r.SkipClean(true)
 	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	if opts.Public != nil {
+		r.PathPrefix("/.well-known/").Handler(opts.Public)
+	}
+	if opts.Token != nil {
+		r.Handle("/token", authenticate(opts.Token, opts.Authn, opts.Realm))
+	}
 	if opts.Admin != nil {
 		r.PathPrefix("/admin/").Handler(authenticate(requireAdmin(opts.Admin), opts.Authn, opts.Realm))
 	}
