@@ -23,7 +23,9 @@ import (
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/sparkconf"
 	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
 	"github.com/livygate/livygate/jupyterhub"
@@ -40,16 +42,43 @@ type Gateway struct {
 	syncer   *provision.Syncer
 	history  *provision.History
 	interval time.Duration
+	minter   *token.Minter // nil when tokens are off
 	log      *logrus.Logger
 }
 
 // New builds the gateway from a validated configuration.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
-	authn, err := newAuthenticator(cfg, log)
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	var err error
+	if cfg.Tokens.Enabled {
+		if g.minter, err = NewMinter(cfg.Tokens, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	authn, err := newAuthenticator(cfg, g.minter, log)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Tokens.Enabled && cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf {
+		// A token delivered in conf is masked in every answer.
+		cfg.Policy.RedactKeys = redactKeysWith(cfg.Policy.RedactKeys, cfg.Tokens.Delivery.ConfKeys)
+	}
 	pol, err := policy.New(cfg.Policy)
+	if err != nil {
+		return nil, err
+	}
+	resolver, err := newSecrets(cfg.Secrets, log)
+	if err != nil {
+		return nil, err
+	}
+	if resolver != nil {
+		pol.ShowReferences(resolver.Masks)
+	}
+	groupsOf, err := groupsLookup(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +90,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("livy.password: %w", err)
 	}
-	p := proxy.New(proxy.Options{
+	popts := proxy.Options{
 		Upstream:             upstream,
 		Transport:            livyTransport(cfg.Livy.Timeout),
 		Timeout:              cfg.Livy.Timeout,
@@ -72,8 +101,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		MaxBodyBytes:         cfg.Listen.MaxBodyBytes,
 		OwnerCacheTTL:        cfg.Livy.OwnerCacheTTL,
 		Log:                  log,
-	})
-	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	}
+	if finisher != nil {
+		finisher.Minted = g.recordMint
+		popts.FinishConf = finisher.Finish
+	}
+	p := proxy.New(popts)
 	if cfg.ValidateSync() == nil {
 		if g.syncer, err = NewSyncer(cfg, log); err != nil {
 			return nil, err
@@ -101,7 +134,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 			}
 		}
 	}
-	g.Server = server.New(server.Options{
+	sopts := server.Options{
 		Listen: cfg.Listen,
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
@@ -111,7 +144,17 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		Ready:  p.Livy(),
 		Audit:  sink,
 		Log:    log,
-	})
+	}
+	if g.minter != nil {
+		sopts.Public = token.PublicHandler(g.minter.Keys())
+		sopts.Token = &token.Issuer{
+			Minter:                 g.minter,
+			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,
+			GroupsOf:               groupsOf,
+			Minted:                 g.recordMint,
+		}
+	}
+	g.Server = server.New(sopts)
 	return g, nil
 }
 
@@ -140,6 +183,26 @@ func (g *Gateway) recordRun(r *provision.Run, trigger string, addToHistory bool)
 	}
 }
 
+// recordMint keeps a record of a minted token (never the token) in the
+// store, for the Keys page and later audits.
+func (g *Gateway) recordMint(m token.Minted) {
+	if g.Store != nil {
+		g.Store.RecordMint(store.MintRecord{JTI: m.ID, User: m.User, Kid: m.KeyID, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt})
+	}
+}
+
+// uiKeys shows the token key set on the admin UI's Keys page.
+type uiKeys struct{ keys *token.KeySet }
+
+func (k uiKeys) List() []ui.KeyInfo {
+	var out []ui.KeyInfo
+	for _, i := range k.keys.List() {
+		out = append(out, ui.KeyInfo{Kid: i.ID, Algorithm: i.Algorithm, Created: i.Created,
+			NotAfter: i.NotAfter, Signing: i.Signing, PublicPEM: i.PublicPEM})
+	}
+	return out
+}
+
 // newUI builds the admin UI with the gateway's own backends.
 func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, log *logrus.Logger) (http.Handler, error) {
 	opts := ui.Options{
@@ -150,7 +213,9 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 		SessionTTL: cfg.UI.SessionTTL,
 		Secure:     cfg.Listen.TLSCertFile != "",
 		Log:        log,
-		// Keys: the token minter's key set goes here once it exists.
+	}
+	if g.minter != nil {
+		opts.Keys = uiKeys{g.minter.Keys()}
 	}
 	if g.syncer != nil {
 		opts.Sync = g.syncer
@@ -313,8 +378,19 @@ func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error)
 }
 
 // newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Config, log *logrus.Logger) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, log *logrus.Logger) (auth.Authenticator, error) {
 	var chain auth.Chain
+	if minter != nil && cfg.Tokens.AcceptBearer {
+		// First: a JupyterHub token may come as Bearer too, and the Hub need
+		// not be asked about a token the gateway can check itself.
+		chain = append(chain, auth.NewJWT(cfg.Auth.AdminGroup, func(t string) (string, []string, error) {
+			v, err := minter.Verify(t)
+			if err != nil {
+				return "", nil, err
+			}
+			return v.User, v.Groups, nil
+		}))
+	}
 	if cfg.Auth.LDAP.URL != "" {
 		verifier, err := auth.NewLDAP(cfg.Auth.LDAP, log)
 		if err != nil {

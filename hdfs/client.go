@@ -328,3 +328,50 @@ func (c *client) Chown(name, user, group string) error {
 func (c *client) Chmod(name string, perm os.FileMode) error {
 	return c.do(func(cl *gohdfs.Client) error { return cl.Chmod(name, perm) })
 }
+
+// WriteFile creates name with perm (no wider mode is ever visible) and
+// writes data. It fails if name exists, so a retry after a broken connection
+// fails rather than writing twice; the caller removes a temporary file it
+// could not finish.
+func (c *client) WriteFile(name string, data []byte, perm os.FileMode) error {
+	return c.do(func(cl *gohdfs.Client) error {
+		d, err := cl.ServerDefaults()
+		if err != nil {
+			return err
+		}
+		w, err := cl.CreateFile(name, d.Replication, d.BlockSize, perm)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			_ = w.Close()
+			return err
+		}
+		return closeWhenReplicated(w)
+	})
+}
+
+// closeWhenReplicated closes a new file, waiting while the NameNode has not
+// yet heard from the DataNodes that the last block is complete (colinmarc's
+// Close says ErrReplicating and is to be called again).
+func closeWhenReplicated(w *gohdfs.FileWriter) error {
+	delay := 10 * time.Millisecond
+	for waited := time.Duration(0); ; waited += delay {
+		err := w.Close()
+		if !errors.Is(err, gohdfs.ErrReplicating) || waited > 10*time.Second {
+			return err
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// Rename moves oldpath over newpath (replacing it).
+func (c *client) Rename(oldpath, newpath string) error {
+	return c.do(func(cl *gohdfs.Client) error { return cl.Rename(oldpath, newpath) })
+}
+
+// Remove deletes a file or an empty directory.
+func (c *client) Remove(name string) error {
+	return c.do(func(cl *gohdfs.Client) error { return cl.Remove(name) })
+}

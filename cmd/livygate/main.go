@@ -32,12 +32,21 @@ Usage:
   livygate serve --config FILE [--listen ADDR] [--log-level LEVEL]
   livygate sync --config FILE [--dry-run] [--report FILE] [--quiet]
   livygate check-config --config FILE
+  livygate keys generate [--algorithm RS256|RS512|ES256|EdDSA] --out FILE
+  livygate token mint --config FILE --user NAME --out FILE [--groups a,b]
+  livygate token fetch --gateway URL --out FILE (--credentials FILE | --credentials-env VAR |
+                       --hub-token-file FILE | --hub-token-env VAR) [--user NAME] [--ca-file FILE]
   livygate version
 
 sync creates the HDFS homes of JupyterHub's users. It prints a JSON report
 (to --report FILE, else stdout) and a summary line on stderr, and exits 0 when
 every user is fine, 1 when some were refused or failed, 2 when it could not
 run (configuration, JupyterHub, LDAP or HDFS unreachable, another sync running).
+
+serve reloads the token keys on SIGHUP. token fetch gets the caller's token
+from a running gateway (for bootstrap scripts on a Spark driver); token mint
+signs one with the configured key (for operators on the gateway host). Both
+write the file atomically with mode 0600 and never print the token.
 
 Every configuration key can also be set with an environment variable
 LIVYGATE_<KEY PATH> (listen.address → LIVYGATE_LISTEN_ADDRESS).
@@ -59,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(args[1:], stdout, stderr)
 	case "sync":
 		return syncUsers(args[1:], stdout, stderr)
+	case "token":
+		return tokenCommand(args[1:], stdout, stderr)
+	case "keys":
+		return keysCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "livygate", buildVersion())
 		return 0
@@ -118,6 +131,29 @@ func loadFlags(name string, args []string, stderr io.Writer, serveFlags bool) (c
 	return cfg, 0
 }
 
+// reloadKeysOnHUP re-reads the configuration's token keys on each SIGHUP. A
+// bad configuration keeps the keys in use and says why.
+func reloadKeysOnHUP(ctx context.Context, hup <-chan os.Signal, args []string, gw *gateway.Gateway, log logrus.FieldLogger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		var msgs strings.Builder
+		cfg, code := loadFlags("serve", args, &msgs, true)
+		err := errors.New(strings.TrimSpace(msgs.String()))
+		if code == 0 {
+			if err = cfg.Validate(); err == nil {
+				err = gw.ReloadKeys(cfg.Tokens)
+			}
+		}
+		if err != nil {
+			log.WithField("error", oneLine(err)).Error("SIGHUP: token keys not reloaded; the old keys stay in use")
+		}
+	}
+}
+
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
@@ -167,6 +203,12 @@ func serve(args []string, stderr io.Writer) int {
 		Infof("livygate listening on %s://%s", scheme, ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Tokens.Enabled {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP) // before serving: a HUP must never kill the gateway
+		defer signal.Stop(hup)
+		go reloadKeysOnHUP(ctx, hup, args, gw, log)
+	}
 	err = gw.Serve(ctx, ln)
 	if cerr := gw.Close(); cerr != nil {
 		log.WithError(cerr).Error("closing the store")

@@ -70,8 +70,9 @@ func TestBenchSync(t *testing.T) {
 	if r.Summary["unchanged"] != users {
 		t.Fatalf("rerun: %v", r.Summary)
 	}
-	if homes := nn.List(t, "/user"); len(homes) != users || homes["bench00042"].Owner != "bench00042" || homes["bench00042"].Mode != "750" {
-		t.Fatalf("%d homes; bench00042: %+v", len(homes), homes["bench00042"])
+	last := names[n-1]
+	if homes := nn.List(t, "/user"); len(homes) != users || homes[last].Owner != last || homes[last].Mode != "750" {
+		t.Fatalf("%d homes; %s: %+v", len(homes), last, homes[last])
 	}
 
 	// (a) the old script: one JVM per command, two commands per user.

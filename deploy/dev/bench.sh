@@ -24,6 +24,9 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui} "
+part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
 CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
@@ -107,6 +110,7 @@ run_wrk() {
 # Throughput is measured at saturation ($CONNS connections); latency with one
 # connection, where it is the cost of a request and not of queueing for the
 # machine's two cores.
+part load && {
 echo "Load: GET /sessions/$id, wrk from a second process, $DURATION per run, $ROUNDS rounds, alternating"
 for r in $(seq 1 "$ROUNDS"); do
 	run_wrk bare "$BARE_URL/sessions/$id" "$CONNS"
@@ -137,7 +141,9 @@ added99 = (med('gateway-latency', 3) - med('bare-latency', 3)) / 1000
 print(f"added latency: p50 {added50:+.3f} ms, p99 {added99:+.3f} ms (one connection; target: p99 under +1 ms)")
 print(f"(at c={conns}: p99 bare {med('bare', 3)/1000:.2f} ms, livygate {med('gateway', 3)/1000:.2f} ms)")
 PY
+}
 
+part login && {
 echo
 echo "Login cost (Go benchmarks in gateway/auth against a real slapd):"
 go test -tags integration -run NONE -bench 'BenchmarkBasicCached|BenchmarkLDAPColdBind' -benchtime 2s ./gateway/auth/ | tee "$work/auth-bench.txt" | grep -E '^Benchmark' || true
@@ -152,13 +158,40 @@ c, k = float(cached.group(1)), float(cold.group(1))
 print(f"cached Basic check: {c:.0f} ns/op; cold LDAP bind: {k/1e6:.2f} ms/op; the cache is {k/c:,.0f}x cheaper")
 PY
 
+}
+
+part tokens && {
+echo
+echo "Tokens (Go benchmarks in gateway/token; RS keys are 3072-bit):"
+go test -run NONE -bench 'BenchmarkMint|BenchmarkJWKS|BenchmarkBaselineHandler' -benchtime 2s ./gateway/token/ >"$work/token-bench.txt" 2>&1 ||
+	{ tail -20 "$work/token-bench.txt"; exit 1; }
+python3 - "$work/token-bench.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+mints = dict(re.findall(r'BenchmarkMint/(\w+)-\d+\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) mints/s', text))
+ns = dict(re.findall(r'Benchmark(JWKS|BaselineHandler)-\d+\s+\d+\s+([\d.]+) ns/op', text))
+if len(mints) != 4 or len(ns) != 2:
+    sys.exit("bench: token benchmarks did not run:\n" + text)
+base = float(mints["RS256"])
+for alg in ("RS256", "RS512", "ES256", "EdDSA"):
+    print(f"  mint {alg:6} {float(mints[alg]):>10,.0f} mints/s  ({float(mints[alg]) / base:.1f}x RS256)")
+j, h = float(ns["JWKS"]), float(ns["BaselineHandler"])
+print(f"  GET /.well-known/jwks.json: {j:,.0f} ns/op vs {h:,.0f} ns/op for a handler writing the same bytes ({j / h:.2f}x)")
+PY
+
+}
+
+part sync && {
 echo
 echo "User sync: ${BENCH_USERS:-10000} JupyterHub users' homes on a real NameNode, vs the real hadoop CLI (same run):"
 BENCH_USERS=${BENCH_USERS:-10000} BENCH_OUT="$work/sync-table.txt" go test -tags 'integration bench' -count=1 \
 	-run TestBenchSync -v -timeout 30m ./cmd/livygate/ >"$work/sync-bench.txt" 2>&1 ||
 	{ tail -40 "$work/sync-bench.txt"; exit 1; }
 cat "$work/sync-table.txt"
+}
 
+part ui && {
 echo
 echo "Admin UI pages, 10,000 users and 100,000 audit events in the store (target < 200 ms each):"
 bash deploy/dev/bench-ui.sh
+}

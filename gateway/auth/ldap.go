@@ -290,16 +290,50 @@ func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, er
 		return nil, l.unavailable(ctx, conn, "binding as the user's entry", err)
 	}
 
-	var groups []string
-	switch {
-	case l.memberAttr != "":
-		groups = l.groupsFromDNs(entry.GetEqualFoldAttributeValues(l.memberAttr), name)
-	case l.groupBaseDN != "":
-		if groups, err = l.searchGroups(ctx, conn, entry.DN, name); err != nil {
-			return nil, err
-		}
+	groups, err := l.groupsOf(ctx, conn, entry, name)
+	if err != nil {
+		return nil, err
 	}
 	return &Identity{User: name, Groups: groups, Method: "ldap"}, nil
+}
+
+// Lookup finds a user's entry and groups without their password, for an
+// admin minting a token on their behalf. An unknown user is
+// ErrBadCredentials.
+func (l *LDAP) Lookup(ctx context.Context, user string) (*Identity, error) {
+	if err := CheckUsername(user); err != nil {
+		return nil, err
+	}
+	conn, done, err := l.serviceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	entry, err := l.findUser(ctx, conn, user)
+	if err != nil {
+		return nil, err
+	}
+	name, err := l.canonicalName(entry, user)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := l.groupsOf(ctx, conn, entry, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{User: name, Groups: groups, Method: "ldap"}, nil
+}
+
+// groupsOf reads the entry's groups from its membership attribute or by a
+// group search, as configured.
+func (l *LDAP) groupsOf(ctx context.Context, conn *ldap.Conn, entry *ldap.Entry, name string) ([]string, error) {
+	switch {
+	case l.memberAttr != "":
+		return l.groupsFromDNs(entry.GetEqualFoldAttributeValues(l.memberAttr), name), nil
+	case l.groupBaseDN != "":
+		return l.searchGroups(ctx, conn, entry.DN, name)
+	}
+	return nil, nil
 }
 
 // serviceConn connects and binds as the service account.

@@ -16,6 +16,8 @@ type Config struct {
 	JupyterHub JupyterHub `yaml:"jupyterhub"`
 	HDFS       HDFS       `yaml:"hdfs"`
 	Sync       Sync       `yaml:"sync"`
+	Tokens     Tokens     `yaml:"tokens"`
+	Secrets    Secrets    `yaml:"secrets"`
 	Log        Log        `yaml:"log"`
 	UI         UI         `yaml:"ui"`
 	Store      Store      `yaml:"store"`
@@ -44,6 +46,75 @@ type Retention struct {
 	MaxAge    time.Duration `yaml:"max_age"`
 	MaxEvents int           `yaml:"max_events"`
 	MaxRuns   int           `yaml:"max_runs"`
+}
+
+// Tokens is the JWT minter: per-user tokens for downstream S3 authorization,
+// the JWKS that proves them, and their delivery into Spark.
+type Tokens struct {
+	Enabled  bool          `yaml:"enabled"`
+	Issuer   string        `yaml:"issuer"`
+	Audience []string      `yaml:"audience"`
+	Lifetime time.Duration `yaml:"lifetime"`
+	// SigningKey signs new tokens; VerifyKeys only verify (and are published)
+	// so tokens signed before a rotation stay valid until they expire.
+	SigningKey Key   `yaml:"signing_key"`
+	VerifyKeys []Key `yaml:"verify_keys"`
+	// UserClaims carry the user name besides "sub"; GroupClaims carry the
+	// groups, each as an array or a space-separated string, so one token
+	// fits consumers that expect different shapes.
+	UserClaims  []string     `yaml:"user_claims"`
+	GroupClaims []GroupClaim `yaml:"group_claims"`
+	// AdminsMayMintForOthers lets admins ask GET /token?user=NAME.
+	AdminsMayMintForOthers bool `yaml:"admins_may_mint_for_others"`
+	// AcceptBearer lets callers authenticate with a token the gateway minted.
+	AcceptBearer bool     `yaml:"accept_bearer"`
+	Delivery     Delivery `yaml:"delivery"`
+}
+
+// Key is a PEM private key in a file or an environment variable, and the
+// algorithm it signs with (RS256, RS512, ES256 or EdDSA).
+type Key struct {
+	File      string `yaml:"file"`
+	Env       string `yaml:"env"`
+	Algorithm string `yaml:"algorithm"`
+}
+
+// Secret is where the key's PEM lives.
+func (k Key) Secret() Secret { return Secret{File: k.File, Env: k.Env} }
+
+// GroupClaim names a claim that lists the user's groups.
+type GroupClaim struct {
+	Name string `yaml:"name"`
+	// Format is "array" or "string" (space-separated).
+	Format string `yaml:"format"`
+}
+
+// Delivery puts the caller's token into every session and batch created.
+type Delivery struct {
+	// Mode is none, conf (the token itself under ConfKeys) or hdfs-file (the
+	// token in <home>/.livygate/token, its path under ConfKeys).
+	Mode     string   `yaml:"mode"`
+	ConfKeys []string `yaml:"conf_keys"`
+}
+
+// Secrets resolves secret@NAME references in Spark conf.
+type Secrets struct {
+	// Prefix marks a conf value as a reference; empty turns references off.
+	Prefix string `yaml:"prefix"`
+	// Provider is dir (one file per secret in Dir) or env (variables named
+	// EnvPrefix + NAME in upper case, with - and . as _).
+	Provider  string `yaml:"provider"`
+	Dir       string `yaml:"dir"`
+	EnvPrefix string `yaml:"env_prefix"`
+	// Access lists, per secret, the users and groups that may use it; a
+	// secret not listed is usable by nobody.
+	Access map[string]SecretAccess `yaml:"access"`
+}
+
+// SecretAccess lists who may use one secret.
+type SecretAccess struct {
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
 }
 
 // JupyterHub is the Hub whose users livygate provisions and whose tokens it

@@ -167,3 +167,36 @@ func TestValidateUIAndStore(t *testing.T) {
 		t.Errorf("UI and store off: %v", err)
 	}
 }
+
+func TestValidateTokensAndSecrets(t *testing.T) {
+	cfg, err := Load(writeFile(t, "c.yaml", validLDAP), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tokens.Enabled = true
+	cfg.Tokens.SigningKey = Key{File: "/does/not/exist.pem", Algorithm: "HS256"}
+	cfg.Tokens.GroupClaims = []GroupClaim{{Name: "exp", Format: "csv"}}
+	cfg.Tokens.Delivery = Delivery{Mode: "hdfs-file", ConfKeys: []string{"bad key"}}
+	cfg.Secrets = Secrets{Provider: "env", EnvPrefix: "LIVYGATE_S_", Access: map[string]SecretAccess{"../x": {}}}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("invalid tokens and secrets accepted")
+	}
+	for _, want := range []string{"tokens.issuer", "tokens.audience", "signing_key.algorithm", "signing_key: reading secret file",
+		`"exp" cannot carry the groups`, `format of "exp"`, `"bad key" is not a Spark conf key`, "hdfs-file needs hdfs.namenodes",
+		"secrets.env_prefix", `"../x" is not a valid secret name`, `"../x" lists no users or groups`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problem %q not reported in:\n%v", want, err)
+		}
+	}
+	// Lists of objects and maps can be set from the environment as YAML/JSON.
+	env := []string{`LIVYGATE_TOKENS_VERIFY_KEYS=[{"file": "/k.pem", "algorithm": "ES256"}]`,
+		`LIVYGATE_SECRETS_ACCESS={"db": {"users": ["alice"]}}`}
+	cfg, err = Load(writeFile(t, "c.yaml", validLDAP), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Tokens.VerifyKeys) != 1 || cfg.Tokens.VerifyKeys[0].Algorithm != "ES256" || cfg.Secrets.Access["db"].Users[0] != "alice" {
+		t.Errorf("env lists not applied: %+v %+v", cfg.Tokens.VerifyKeys, cfg.Secrets.Access)
+	}
+}

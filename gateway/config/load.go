@@ -59,8 +59,16 @@ func Default() Config {
 		Policy: Policy{
 			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
 		},
-		Log: Log{Level: "info", Format: "json"},
-		UI:  UI{Enabled: true, SessionTTL: 8 * time.Hour},
+		Tokens: Tokens{
+			Lifetime:     1440 * time.Minute,
+			SigningKey:   Key{Algorithm: "RS256"},
+			GroupClaims:  []GroupClaim{{Name: "groups", Format: "array"}},
+			AcceptBearer: true,
+			Delivery:     Delivery{Mode: "none"},
+		},
+		Secrets: Secrets{Prefix: "secret@", EnvPrefix: "LGSECRET_"},
+		Log:     Log{Level: "info", Format: "json"},
+		UI:      UI{Enabled: true, SessionTTL: 8 * time.Hour},
 		Store: Store{
 			Path:      "/var/lib/livygate/livygate.db",
 			QueueSize: 10000,
@@ -176,6 +184,15 @@ func setFromString(field reflect.Value, raw string) error {
 			return err
 		}
 		field.SetInt(int64(d))
+		return nil
+	}
+	if k := field.Kind(); k == reflect.Map || (k == reflect.Slice && field.Type().Elem().Kind() != reflect.String) {
+		// Lists of objects and maps are YAML (or JSON, which YAML reads).
+		fresh := reflect.New(field.Type())
+		if err := yaml.Unmarshal([]byte(raw), fresh.Interface()); err != nil {
+			return fmt.Errorf("not a YAML or JSON value of this shape: %w", err)
+		}
+		field.Set(fresh.Elem())
 		return nil
 	}
 	switch field.Kind() {

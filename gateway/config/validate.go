@@ -8,8 +8,10 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/sirupsen/logrus"
@@ -26,6 +28,11 @@ func (c *Config) Validate() error {
 	c.JupyterHub.validate(&v)
 	c.HDFS.validate(&v)
 	c.Sync.validate(&v)
+	c.Tokens.validate(&v)
+	c.Secrets.validate(&v)
+	if c.Tokens.Delivery.Mode == "hdfs-file" && len(c.HDFS.NameNodes) == 0 {
+		v.add("tokens.delivery.mode", "hdfs-file needs hdfs.namenodes")
+	}
 	c.Store.validate(&v)
 	if c.UI.Enabled && c.Store.Path == "" {
 		v.add("ui.enabled", "needs store.path (the UI reads the audit store)")
@@ -298,5 +305,111 @@ func (p *Policy) validate(v *validator) {
 		v.add("policy.redact_keys", "must not be empty: secrets would reach every answer")
 	} else if _, err := regexp.Compile(p.RedactKeys); err != nil {
 		v.add("policy.redact_keys", "%v", err)
+	}
+}
+
+// tokenAlgorithms are the signing algorithms livygate mints with.
+var tokenAlgorithms = map[string]bool{"RS256": true, "RS512": true, "ES256": true, "EdDSA": true}
+
+// confKey is what a Spark conf key looks like.
+var confKey = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
+
+func (t *Tokens) validate(v *validator) {
+	if !t.Enabled {
+		if t.Delivery.Mode != "" && t.Delivery.Mode != "none" {
+			v.add("tokens.delivery.mode", "needs tokens.enabled")
+		}
+		return
+	}
+	if t.Issuer == "" {
+		v.add("tokens.issuer", "is required")
+	}
+	if len(t.Audience) == 0 {
+		v.add("tokens.audience", "is required: name the services the tokens are for")
+	}
+	if t.Lifetime < time.Minute {
+		v.add("tokens.lifetime", "must be at least 1m")
+	}
+	keys := append([]Key{t.SigningKey}, t.VerifyKeys...)
+	for i, k := range keys {
+		name := "tokens.signing_key"
+		if i > 0 {
+			name = fmt.Sprintf("tokens.verify_keys[%d]", i-1)
+		}
+		if !tokenAlgorithms[k.Algorithm] {
+			v.add(name+".algorithm", "must be RS256, RS512, ES256 or EdDSA, not %q", k.Algorithm)
+		}
+		v.secret(name, k.Secret(), true)
+	}
+	for _, c := range t.UserClaims {
+		if c == "" || registeredClaim(c) && c != "sub" {
+			v.add("tokens.user_claims", "%q cannot carry the user name", c)
+		}
+	}
+	for _, g := range t.GroupClaims {
+		if g.Name == "" || registeredClaim(g.Name) || slices.Contains(t.UserClaims, g.Name) {
+			v.add("tokens.group_claims", "%q cannot carry the groups", g.Name)
+		}
+		if g.Format != "array" && g.Format != "string" {
+			v.add("tokens.group_claims", "format of %q must be array or string, not %q", g.Name, g.Format)
+		}
+	}
+	switch t.Delivery.Mode {
+	case "none", "":
+	case "conf", "hdfs-file":
+		if len(t.Delivery.ConfKeys) == 0 {
+			v.add("tokens.delivery.conf_keys", "is required in %s mode", t.Delivery.Mode)
+		}
+		for _, k := range t.Delivery.ConfKeys {
+			if !confKey.MatchString(k) {
+				v.add("tokens.delivery.conf_keys", "%q is not a Spark conf key", k)
+			}
+		}
+	default:
+		v.add("tokens.delivery.mode", "must be none, conf or hdfs-file, not %q", t.Delivery.Mode)
+	}
+}
+
+// registeredClaim reports the claims livygate sets itself.
+func registeredClaim(c string) bool {
+	switch c {
+	case "sub", "iss", "aud", "iat", "nbf", "exp", "jti":
+		return true
+	}
+	return false
+}
+
+var secretName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func (s *Secrets) validate(v *validator) {
+	switch s.Provider {
+	case "":
+		if len(s.Access) > 0 {
+			v.add("secrets.provider", "is required when secrets.access is set: dir or env")
+		}
+		return
+	case "dir":
+		if st, err := os.Stat(s.Dir); err != nil {
+			v.add("secrets.dir", "%v", err)
+		} else if !st.IsDir() {
+			v.add("secrets.dir", "%s is not a directory", s.Dir)
+		}
+	case "env":
+		if s.EnvPrefix == "" || strings.HasPrefix(s.EnvPrefix, EnvPrefix) {
+			v.add("secrets.env_prefix", "must be set and must not start with %s (those are configuration variables)", EnvPrefix)
+		}
+	default:
+		v.add("secrets.provider", "must be dir or env, not %q", s.Provider)
+	}
+	if s.Prefix == "" {
+		v.add("secrets.prefix", "must not be empty when a provider is set")
+	}
+	for name, a := range s.Access {
+		if !secretName.MatchString(name) {
+			v.add("secrets.access", "%q is not a valid secret name", name)
+		}
+		if len(a.Users) == 0 && len(a.Groups) == 0 {
+			v.add("secrets.access", "%q lists no users or groups", name)
+		}
 	}
 }

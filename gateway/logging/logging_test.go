@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -108,4 +109,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The request line's fast path writes what the logrus path writes.
+func TestLogRequestFastPathMatchesLogrus(t *testing.T) {
+	reqs := []Request{
+		{RequestID: "abc-1", User: "alice", Client: "127.0.0.1", Method: "GET", Path: "/sessions/1", Status: 200, Outcome: "ok", DurationMS: 0.37},
+		{User: `we"ird\user`, Path: "/sessions/<script>&x", Method: "POST", SessionID: "näme\u2028", Status: 503, Outcome: "error", DurationMS: 1e-7},
+		{Path: "/ctl\x01\n", DurationMS: 12345678, Status: 0},
+	}
+	timeRE := regexp.MustCompile(`"time":"[^"]*"`)
+	for _, r := range reqs {
+		var fast, slow bytes.Buffer
+		fl, closeFast := New(config.Log{Level: "info", Format: "json"}, &fast)
+		LogRequest(fl, &r)
+		closeFast()
+		sl := logrus.New()
+		sl.SetFormatter(&logrus.JSONFormatter{})
+		sl.SetOutput(&slow)
+		LogRequest(sl, &r)
+		if fast.Len() == 0 {
+			t.Fatal("fast path wrote nothing")
+		}
+		f, s := timeRE.ReplaceAllString(fast.String(), `"time":"T"`), timeRE.ReplaceAllString(slow.String(), `"time":"T"`)
+		if f != s {
+			t.Errorf("fast path:\n%s\nlogrus:\n%s", f, s)
+		}
+	}
+	// Below info level nothing is written.
+	var quiet bytes.Buffer
+	ql, closeQuiet := New(config.Log{Level: "warn", Format: "json"}, &quiet)
+	LogRequest(ql, &reqs[0])
+	closeQuiet()
+	if quiet.Len() != 0 {
+		t.Errorf("warn level wrote %q", quiet.String())
+	}
 }

@@ -32,7 +32,14 @@ type Policy struct {
 	allow  []*regexp.Regexp
 	redact *regexp.Regexp
 	clean  cleanBodies
+	// references gives value → reference for every resolved secret, so an
+	// answer shows "secret@NAME" where Livy echoes the value.
+	references func() map[string]string
 }
+
+// ShowReferences makes every answer show a secret's reference instead of
+// its value; refs is called once per answer and must be cheap.
+func (p *Policy) ShowReferences(refs func() map[string]string) { p.references = refs }
 
 // New compiles the configured patterns.
 func New(cfg config.Policy) (*Policy, error) {

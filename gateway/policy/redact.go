@@ -18,10 +18,16 @@ const minEchoLen = 4
 // log lines ("--conf spark.x.password=abc").
 var assignment = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;'"]+)`)
 
-// RedactLine masks, in one line of text, the given secret values and the
-// value of every key=value pair whose key is sensitive.
+// jwtLike finds JSON Web Tokens in free text: three base64url parts, the
+// first a JSON header. Any token in an answer is a credential; it is masked
+// wherever it stands (a minted token delivered in conf, echoed in a log).
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+// RedactLine masks, in one line of text, the given secret values, resolved
+// secret references, tokens, and the value of every key=value pair whose
+// key is sensitive.
 func (p *Policy) RedactLine(line string, secrets []string) string {
-	line = maskSecrets(line, secrets)
+	line = p.maskString(line, secrets)
 	if !strings.ContainsAny(line, "=:") {
 		return line
 	}
@@ -72,10 +78,17 @@ func (p *Policy) mayNeedMasking(body []byte, secrets []string) bool {
 	if !p.clean.has(body) {
 		// Only valid JSON is remembered, so a hit needs no second check;
 		// anything else takes the slow path, which reports it.
-		if !json.Valid(body) || bytes.Contains(body, []byte(`\u`)) || p.redact.Match(body) {
+		if !json.Valid(body) || bytes.Contains(body, []byte(`\u`)) || p.redact.Match(body) || bytes.Contains(body, []byte("eyJ")) {
 			return true
 		}
 		p.clean.add(body)
+	}
+	if p.references != nil {
+		for value := range p.references() {
+			if bytes.Contains(body, []byte(value)) || needsEscape(value) {
+				return true
+			}
+		}
 	}
 	for _, s := range secrets {
 		if len(s) < minEchoLen {
@@ -114,7 +127,7 @@ func (r *redactor) walk(v any, key string) any {
 		if key == "log" {
 			masked = r.p.RedactLine(t, r.secrets)
 		} else {
-			masked = maskSecrets(t, r.secrets)
+			masked = r.p.maskString(t, r.secrets)
 		}
 		if masked != t {
 			r.changed = true
@@ -135,6 +148,32 @@ func (r *redactor) maskConf(v any) {
 			r.changed = true
 		}
 	}
+}
+
+// maskString masks secret values and tokens in s, and shows resolved secret
+// references instead of their values.
+func (p *Policy) maskString(s string, secrets []string) string {
+	s = maskSecrets(s, secrets)
+	if p.references != nil {
+		for value, ref := range p.references() {
+			s = strings.ReplaceAll(s, value, ref)
+		}
+	}
+	if strings.Contains(s, "eyJ") {
+		s = jwtLike.ReplaceAllString(s, Mask)
+	}
+	return s
+}
+
+// needsEscape reports a value that a JSON body may hold escaped, where a
+// byte search for it would miss it.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // maskSecrets replaces every secret value long enough to mask safely.

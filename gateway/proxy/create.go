@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,7 +29,7 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 		respond.Error(w, r, status, err.Error())
 		return
 	}
-	rewritten, runAs, status, err := p.rewriteCreate(res, body, sc)
+	rewritten, runAs, status, err := p.rewriteCreate(r.Context(), res, body, sc)
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())
@@ -61,7 +63,7 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, int, error) {
 
 // rewriteCreate applies the create rules to a request body and returns the
 // body Livy gets and the user the session will run as.
-func (p *Proxy) rewriteCreate(res livy.Resource, body []byte, sc *scope.Scope) ([]byte, string, int, error) {
+func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byte, sc *scope.Scope) ([]byte, string, int, error) {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil || req == nil {
 		return nil, "", http.StatusBadRequest, errors.New("request body must be a JSON object")
@@ -89,13 +91,27 @@ func (p *Proxy) rewriteCreate(res livy.Resource, body []byte, sc *scope.Scope) (
 			runAs = asked
 		}
 	}
+	var conf map[string]string
 	if raw, ok := req["conf"]; ok && string(raw) != "null" {
-		var conf map[string]string
 		if err := json.Unmarshal(raw, &conf); err != nil {
 			return nil, "", http.StatusBadRequest, errors.New("conf must be an object of string values")
 		}
 		if err := p.opts.Policy.CheckConf(conf); err != nil {
 			return nil, "", http.StatusBadRequest, err
+		}
+	}
+	if p.opts.FinishConf != nil {
+		finished, err := p.opts.FinishConf(ctx, sc.Identity, runAs, conf)
+		if err != nil {
+			status := http.StatusServiceUnavailable
+			var hs interface{ HTTPStatus() int }
+			if errors.As(err, &hs) {
+				status = hs.HTTPStatus()
+			}
+			return nil, "", status, err
+		}
+		if !maps.Equal(finished, conf) {
+			req["conf"], _ = json.Marshal(finished)
 		}
 	}
 	req["proxyUser"], _ = json.Marshal(runAs)

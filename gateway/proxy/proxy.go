@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/scope"
@@ -36,10 +37,19 @@ type Options struct {
 	AdminsMayImpersonate bool
 	MaxBodyBytes         int64
 	OwnerCacheTTL        time.Duration
-	Log                  logrus.FieldLogger
+	// FinishConf, when set, completes a create's Spark conf after the policy
+	// passed it and just before Livy gets it (secret references, token
+	// delivery).
+	FinishConf ConfFinisher
+	Log        logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// ConfFinisher completes the conf of a session or batch that will run as
+// runAs. An error that has an HTTPStatus method sets the answer's status;
+// any other is a 503.
+type ConfFinisher func(ctx context.Context, caller *auth.Identity, runAs string, conf map[string]string) (map[string]string, error)
 
 // Proxy serves Livy's REST API to authenticated callers.
 type Proxy struct {

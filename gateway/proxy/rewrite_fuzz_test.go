@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -34,7 +35,7 @@ func FuzzRewriteCreate(f *testing.F) {
 	p := &Proxy{opts: Options{Policy: pol}}
 	sc := &scope.Scope{Identity: &auth.Identity{User: "alice"}}
 	f.Fuzz(func(t *testing.T, body string) {
-		out, runAs, status, err := p.rewriteCreate(livy.Sessions, []byte(body), sc)
+		out, runAs, status, err := p.rewriteCreate(context.Background(), livy.Sessions, []byte(body), sc)
 		if err != nil {
 			if status < 400 || status > 499 {
 				t.Fatalf("refusal with status %d", status)

@@ -29,8 +29,12 @@ type Scope struct {
 	// Outcome is set by whoever refuses or fails a request; empty means the
 	// status code decides.
 	Outcome string
-	// Reason explains a refusal or failure, for the audit trail. Never a secret.
+	// Reason explains a refusal or failure, or what a read-only call that is
+	// audited did (a token mint's id and key), for the audit trail. Never a
+	// secret.
 	Reason string
+	// Audit records an event for a read-only call too (a token mint).
+	Audit bool
 }
 
 // User is the authenticated user's name, or "".

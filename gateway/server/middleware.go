@@ -16,6 +16,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/scope"
 )
@@ -104,19 +105,14 @@ func finish(log logrus.FieldLogger, sink audit.Sink, r *http.Request, sc *scope.
 			outcome = scope.OutcomeOK
 		}
 	}
-	log.WithFields(logrus.Fields{
-		"request_id":  sc.RequestID,
-		"user":        sc.User(),
-		"proxy_user":  sc.ProxyUser,
-		"session_id":  sc.SessionID,
-		"client":      sc.ClientAddr,
-		"method":      r.Method,
-		"path":        r.URL.Path, // never the query: it may carry anything
-		"status":      status,
-		"outcome":     outcome,
-		"duration_ms": math.Round(float64(d.Microseconds())/10) / 100,
-	}).Info("request")
-	if isMutating(r.Method) || outcome != scope.OutcomeOK {
+	logging.LogRequest(log, &logging.Request{
+		RequestID: sc.RequestID, User: sc.User(), ProxyUser: sc.ProxyUser, SessionID: sc.SessionID,
+		Client: sc.ClientAddr, Method: r.Method,
+		Path:   r.URL.Path, // never the query: it may carry anything
+		Status: status, Outcome: outcome,
+		DurationMS: math.Round(float64(d.Microseconds())/10) / 100,
+	})
+	if isMutating(r.Method) || outcome != scope.OutcomeOK || sc.Audit {
 		sink.Record(audit.Event{
 			Time: start, RequestID: sc.RequestID, User: sc.User(), ClientAddr: sc.ClientAddr,
 			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser,

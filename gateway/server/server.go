@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -34,7 +35,11 @@ type Options struct {
 	Admin http.Handler
 	// UI, when set, serves /admin/ui/ itself: it has its own login form and
 	// session cookie, so it does its own authentication and admin check.
-	UI    http.Handler
+	UI http.Handler
+	// Public, when set, serves /.well-known/ to anyone (the token keys).
+	Public http.Handler
+	// Token, when set, serves /token to authenticated callers.
+	Token http.Handler
 	Ready Pinger
 	Audit audit.Sink
 	Log   logrus.FieldLogger
@@ -58,14 +63,37 @@ func New(opts Options) *Server {
 	r.SkipClean(true)
 	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	own := []string{"/healthz", "/readyz"}
 	if opts.UI != nil {
 		r.PathPrefix("/admin/ui").Handler(opts.UI)
+		own = append(own, "/admin/ui")
+	}
+	if opts.Public != nil {
+		r.PathPrefix("/.well-known/").Handler(opts.Public)
+		own = append(own, "/.well-known/")
+	}
+	if opts.Token != nil {
+		r.Handle("/token", authenticate(opts.Token, opts.Authn, opts.Realm))
+		own = append(own, "/token")
 	}
 	if opts.Admin != nil {
 		r.PathPrefix("/admin/").Handler(authenticate(requireAdmin(opts.Admin), opts.Authn, opts.Realm))
+		own = append(own, "/admin/")
 	}
-	r.PathPrefix("/").Handler(authenticate(opts.Livy, opts.Authn, opts.Realm))
-	return &Server{opts: opts, handler: withScope(r, opts.Log, opts.Audit, opts.Now)}
+	livy := authenticate(opts.Livy, opts.Authn, opts.Realm)
+	r.PathPrefix("/").Handler(livy)
+	// Nearly every request is Livy's and polls: those skip the router's
+	// pattern matching and its two request copies.
+	front := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		for _, p := range own {
+			if strings.HasPrefix(req.URL.Path, p) {
+				r.ServeHTTP(w, req)
+				return
+			}
+		}
+		livy.ServeHTTP(w, req)
+	})
+	return &Server{opts: opts, handler: withScope(front, opts.Log, opts.Audit, opts.Now)}
 }
 
 // Handler is the whole chain, for tests and benchmarks.

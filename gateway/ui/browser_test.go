@@ -331,11 +331,23 @@ func TestBrowserAdminUI(t *testing.T) {
 		t.Errorf("newest kill event: %v (%v)", newest, err)
 	}
 
-	// 7. Keys (none configured yet in the dev stack).
-	run("keys", chromedp.Navigate(gw+"/admin/ui/keys"), chromedp.WaitVisible(`main p`, chromedp.ByQuery), shot("keys"))
-	if body = text("main"); !strings.Contains(body, "No signing keys are configured") {
-		t.Errorf("keys page:\n%s", body)
+	// 7. Keys: the dev stack signs with an RS256 key and keeps others to verify.
+	run("keys", chromedp.Navigate(gw+"/admin/ui/keys"), chromedp.WaitVisible(`main table`, chromedp.ByQuery), shot("keys"))
+	var keyRows [][]string
+	run("key rows", chromedp.Evaluate(`[...document.querySelectorAll('main table:first-of-type tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))`, &keyRows))
+	signing := 0
+	for _, r := range keyRows {
+		if len(r) == 6 && r[4] == "signing" {
+			signing++
+			if r[1] != "RS256" || r[5] != "download PEM" {
+				t.Errorf("signing key row: %v", r)
+			}
+		}
 	}
+	if signing != 1 {
+		t.Errorf("key rows: %v, want exactly one signing key", keyRows)
+	}
+
 	for _, name := range []string{"login", "users", "overview", "sync", "sync-run", "sessions", "kill-confirm", "audit", "keys"} {
 		if st, err := os.Stat(filepath.Join(shots, name+".png")); err != nil || st.Size() < 5000 {
 			t.Errorf("screenshot %s: %v", name, err)

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/livygate/livygate/gateway/token"
+)
+
+// A real `livygate serve` re-reads its signing key on SIGHUP: the new key
+// signs, the old one stays published, and a broken key file changes nothing.
+func TestServeReloadsKeysOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "signing.pem")
+	writeKey := func() string {
+		k, pem, err := token.Generate("ES256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, pem, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return k.ID
+	}
+	first := writeKey()
+	hubToken := filepath.Join(dir, "hub.token")
+	if err := os.WriteFile(hubToken, []byte("not-used"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(dir, "livygate.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+listen: {address: %q}
+auth: {hub_token: {enabled: true}}
+jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
+log: {level: error}
+store: {path: %q}
+tokens:
+  enabled: true
+  issuer: https://livygate.test
+  audience: [s3]
+  signing_key: {file: %q, algorithm: ES256}
+`, addr, hubToken, filepath.Join(dir, "livygate.db"), keyFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
+	kids := func() []string {
+		resp, err := http.Get("http://" + addr + "/.well-known/jwks.json")
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		var doc struct{ Keys []struct{ Kid string } }
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		var out []string
+		for _, k := range doc.Keys {
+			out = append(out, k.Kid)
+		}
+		return out
+	}
+	waitFor := func(what string, ok func([]string) bool) []string {
+		t.Helper()
+		var got []string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got = kids(); ok(got) {
+				return got
+			}
+		}
+		t.Fatalf("%s: JWKS kids %v", what, got)
+		return nil
+	}
+	waitFor("first key", func(k []string) bool { return slices.Equal(k, []string{first}) })
+
+	second := writeKey()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor("after SIGHUP", func(k []string) bool { return len(k) == 2 })
+	if got[0] != second || got[1] != first {
+		t.Errorf("JWKS after rotation: %v, want the new key %s first and the old %s still published", got, second, first)
+	}
+
+	if err := os.WriteFile(keyFile, []byte("-----BEGIN PRIVATE KEY-----\nbroken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if now := kids(); !slices.Equal(now, got) {
+		t.Errorf("a broken key file changed the keys: %v, was %v", now, got)
+	}
+
+	_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d", code)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+}

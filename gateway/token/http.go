@@ -1,0 +1,146 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/scope"
+)
+
+// JWKSCacheSeconds is how long consumers may cache the JWKS. It is far
+// shorter than a token's lifetime, so a rotated-in key is fetched long before
+// tokens it signed are common.
+const JWKSCacheSeconds = 300
+
+// Paths the public handler serves.
+const (
+	JWKSPath    = "/.well-known/jwks.json"
+	PEMPath     = "/.well-known/livygate/keys.pem"
+	PEMByKIDDir = "/.well-known/livygate/keys/"
+)
+
+// PublicHandler serves the public keys, to anyone: the JWKS and PEM
+// downloads (all keys, or one by kid).
+func PublicHandler(keys *KeySet) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+JWKSPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
+		_, _ = w.Write(keys.JWKS())
+	})
+	mux.HandleFunc("GET "+PEMPath, func(w http.ResponseWriter, r *http.Request) {
+		var all bytes.Buffer
+		for _, k := range keys.List() {
+			all.Write(k.PublicPEM)
+		}
+		writePEM(w, all.Bytes())
+	})
+	mux.HandleFunc("GET "+PEMByKIDDir+"{file}", func(w http.ResponseWriter, r *http.Request) {
+		kid, ok := strings.CutSuffix(r.PathValue("file"), ".pem")
+		for _, k := range keys.List() {
+			if ok && k.ID == kid {
+				writePEM(w, k.PublicPEM)
+				return
+			}
+		}
+		respond.Error(w, r, http.StatusNotFound, "no published key has that id")
+	})
+	mux.HandleFunc("/.well-known/", func(w http.ResponseWriter, r *http.Request) {
+		respond.Error(w, r, http.StatusNotFound, "not found")
+	})
+	return mux
+}
+
+func writePEM(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
+	_, _ = w.Write(b)
+}
+
+// Issuer is what the /token endpoint needs: mint a token, look up another
+// user's groups (when admins may mint for others), and record each mint.
+type Issuer struct {
+	Minter *Minter
+	// AdminsMayMintForOthers allows GET /token?user=NAME to admins.
+	AdminsMayMintForOthers bool
+	// GroupsOf finds another user's groups; nil gives such tokens none.
+	GroupsOf func(ctx context.Context, user string) ([]string, error)
+	// Minted, when set, is told of every mint (never the token's text).
+	Minted func(Minted)
+}
+
+// MintNote says what an audit event may say of a mint: never the token.
+func MintNote(m Minted) string {
+	return fmt.Sprintf("token minted for %s: jti %s, kid %s, expires %s", m.User, m.ID, m.KeyID, m.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+// Answer is GET /token's answer.
+type Answer struct {
+	Token     string    `json:"token"`
+	TokenType string    `json:"token_type"`
+	User      string    `json:"user"`
+	KeyID     string    `json:"kid"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ServeHTTP serves GET /token for the authenticated caller.
+func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sc := scope.From(r.Context())
+	sc.Audit = true
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		respond.Error(w, r, http.StatusMethodNotAllowed, "use GET /token")
+		return
+	}
+	id := sc.Identity
+	user, groups := id.User, id.Groups
+	if asked := r.URL.Query().Get("user"); asked != "" && asked != id.User {
+		if !id.Admin || !is.AdminsMayMintForOthers {
+			sc.Refuse("token for another user")
+			respond.Error(w, r, http.StatusForbidden, fmt.Sprintf("a token for %q is not allowed: tokens name the authenticated user %q", asked, id.User))
+			return
+		}
+		if err := auth.CheckUsername(asked); err != nil {
+			sc.Refuse("invalid user name")
+			respond.Error(w, r, http.StatusBadRequest, "user: "+err.Error())
+			return
+		}
+		user, groups = asked, nil
+		if is.GroupsOf != nil {
+			var err error
+			if groups, err = is.GroupsOf(r.Context(), asked); err != nil {
+				status, msg := http.StatusServiceUnavailable, "looking up the user's groups failed; try again later"
+				if errors.Is(err, auth.ErrBadCredentials) {
+					status, msg = http.StatusNotFound, fmt.Sprintf("no such user %q", asked)
+				}
+				sc.Fail(msg)
+				respond.Error(w, r, status, msg)
+				return
+			}
+		}
+	}
+	m, err := is.Minter.Mint(user, groups)
+	if err != nil {
+		sc.Fail("minting a token failed")
+		respond.Error(w, r, http.StatusInternalServerError, "minting a token failed")
+		return
+	}
+	sc.ProxyUser = user
+	sc.Reason = MintNote(m)
+	if is.Minted != nil {
+		is.Minted(m)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	respond.JSON(w, http.StatusOK, Answer{
+		Token: m.Token, TokenType: "Bearer", User: m.User, KeyID: m.KeyID,
+		IssuedAt: m.IssuedAt.UTC(), ExpiresAt: m.ExpiresAt.UTC(),
+	})
+}
