@@ -212,6 +212,7 @@ print_banner() {
 
 livygate dev stack is up (logs: $DEV_LOGS)
   gateway     $STACK_GATEWAY_URL     (Livy API; point Sparkmagic here)
+  admin UI    $STACK_GATEWAY_URL/admin/ui/   (sign in as carol)
   Livy        $STACK_LIVY_URL     (behind the gateway; loopback only)
   JupyterHub  $STACK_HUB_URL
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
