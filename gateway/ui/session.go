@@ -212,8 +212,9 @@ func (u *UI) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg
 }
 
 // login checks the form's credentials through the same authenticator chain
-// as Basic (so the lockout and the directory rules apply), then starts a
-// session for an admin.
+// as Basic (so the lockout and the directory rules apply), or, with no user
+// name, the password as a JupyterHub token; then starts a session for an
+// admin.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	sc := scope.From(r.Context())
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -226,7 +227,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	}
 	probe := r.Clone(r.Context())
 	probe.Header = http.Header{}
-	probe.SetBasicAuth(user, password)
+	if strings.TrimSpace(user) == "" && password != "" {
+		// No user name: the password is a JupyterHub API token, for Hub
+		// admins who have no directory account (auth.hub_token).
+		probe.Header.Set("Authorization", "token "+password)
+	} else {
+		probe.SetBasicAuth(user, password)
+	}
 	id, err := u.opts.Authn.Authenticate(r.Context(), probe)
 	var locked *auth.LockedError
 	switch {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/ui"
@@ -562,5 +563,43 @@ func TestProbeTimeoutAndConcurrency(t *testing.T) {
 	h.admin("GET", "/admin/ui/", nil)
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("the probe results were not cached: %s", d)
+	}
+}
+
+// hubTokens stands in for auth.HubToken: "Authorization: token …".
+type hubTokens map[string]*auth.Identity
+
+func (h hubTokens) Authenticate(_ context.Context, r *http.Request) (*auth.Identity, error) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if scheme != "token" {
+		return nil, auth.ErrNoCredentials
+	}
+	if id := h[tok]; id != nil {
+		return id, nil
+	}
+	return nil, auth.ErrBadCredentials
+}
+
+func TestLoginWithHubToken(t *testing.T) {
+	tokens := hubTokens{
+		"hub-admin-token": {User: "hubadmin", Admin: true, Method: "jupyterhub"},
+		"hub-user-token":  {User: "dave", Method: "jupyterhub"},
+	}
+	h := newHarness(t, func(o *ui.Options) { o.Authn = append(o.Authn.(auth.Chain), tokens) })
+	c, a := login(t, h, "", "hub-admin-token")
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("Hub admin token: %d\n%s", a.status, a.body)
+	}
+	if page := h.do(c, "GET", "/admin/ui/sync", "", "", nil); page.status != 200 || !strings.Contains(page.body, "hubadmin") {
+		t.Errorf("after a token login: %d", page.status)
+	}
+	if _, a := login(t, h, "", "hub-user-token"); a.status != 403 {
+		t.Errorf("a Hub user's token: %d", a.status)
+	}
+	if _, a := login(t, h, "", "wrong-token"); a.status != 401 {
+		t.Errorf("a wrong token: %d", a.status)
+	}
+	if _, a := login(t, h, "", ""); a.status != 401 {
+		t.Errorf("nothing given: %d", a.status)
 	}
 }
