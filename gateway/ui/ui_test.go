@@ -124,6 +124,12 @@ func TestAnonymous(t *testing.T) {
 	if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/css") || a.header.Get("Cache-Control") != "public, max-age=3600" {
 		t.Errorf("stylesheet: %d %v", a.status, a.header)
 	}
+	if a := h.do(nil, "GET", "/admin/ui/static/", "", "", nil); a.status != 404 || strings.Contains(a.body, "style.css") {
+		t.Errorf("static directory listing: %d %s", a.status, a.body)
+	}
+	if a := h.do(nil, "GET", "/admin/ui/static/favicon.svg", "", "", nil); a.status != 200 {
+		t.Errorf("favicon: %d", a.status)
+	}
 	if a := h.do(nil, "GET", "/admin/ui", "", "", nil); a.status != http.StatusMovedPermanently {
 		t.Errorf("/admin/ui: %d", a.status)
 	}
