@@ -55,7 +55,7 @@ func Default() Config {
 			NamePattern: `^[a-z_][a-z0-9_.-]{0,63}$`,
 			Concurrency: 8,
 		},
-		Sync: Sync{LockFile: "/tmp/livygate-sync.lock", History: 20},
+		Sync: Sync{LockFile: "/var/lib/livygate/sync.lock", History: 20},
 		Policy: Policy{
 			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
 		},
