@@ -26,10 +26,8 @@ import (
 	"github.com/livygate/livygate/gateway/sparkconf"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
-	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
 	"github.com/livygate/livygate/jupyterhub"
-	"github.com/livygate/livygate/livy"
 )
 
 // Gateway is a configured livygate: its HTTP server and, when configured,
@@ -165,121 +163,6 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	return g.Store.Close()
-}
-
-// recordRun keeps a finished sync run: in the JSON endpoint's history, as a
-// log line, and in the store (with its per-user results).
-func (g *Gateway) recordRun(r *provision.Run, trigger string, addToHistory bool) {
-	if addToHistory {
-		g.history.Add(r)
-	}
-	LogRun(g.log, r)
-	if g.Store != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := g.Store.SaveRun(ctx, r, trigger); err != nil {
-			g.log.WithError(err).Error("store: saving the sync run failed")
-		}
-	}
-}
-
-// recordMint keeps a record of a minted token (never the token) in the
-// store, for the Keys page and later audits.
-func (g *Gateway) recordMint(m token.Minted) {
-	if g.Store != nil {
-		g.Store.RecordMint(store.MintRecord{JTI: m.ID, User: m.User, Kid: m.KeyID, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt})
-	}
-}
-
-// uiKeys shows the token key set on the admin UI's Keys page.
-type uiKeys struct{ keys *token.KeySet }
-
-func (k uiKeys) List() []ui.KeyInfo {
-	var out []ui.KeyInfo
-	for _, i := range k.keys.List() {
-		out = append(out, ui.KeyInfo{Kid: i.ID, Algorithm: i.Algorithm, Created: i.Created,
-			NotAfter: i.NotAfter, Signing: i.Signing, PublicPEM: i.PublicPEM})
-	}
-	return out
-}
-
-// newUI builds the admin UI with the gateway's own backends.
-func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, log *logrus.Logger) (http.Handler, error) {
-	opts := ui.Options{
-		Authn:      authn,
-		Store:      g.Store,
-		Livy:       lc,
-		OnRun:      func(r *provision.Run, trigger string) { g.recordRun(r, trigger, true) },
-		SessionTTL: cfg.UI.SessionTTL,
-		Secure:     cfg.Listen.TLSCertFile != "",
-		Log:        log,
-	}
-	if g.minter != nil {
-		opts.Keys = uiKeys{g.minter.Keys()}
-	}
-	if g.syncer != nil {
-		opts.Sync = g.syncer
-	}
-	probes, hub, err := probes(cfg, lc, log)
-	if err != nil {
-		return nil, err
-	}
-	opts.Probes = probes
-	if hub != nil {
-		opts.Hub = hub
-	}
-	return ui.New(opts)
-}
-
-// probes are the Overview's reachability checks of each configured backend.
-func probes(cfg config.Config, lc *livy.Client, log *logrus.Logger) ([]ui.Probe, *jupyterhub.Client, error) {
-	out := []ui.Probe{{Name: "Livy", Check: lc.Version}}
-	var hub *jupyterhub.Client
-	if cfg.JupyterHub.URL != "" {
-		token, err := cfg.JupyterHub.Token.Resolve()
-		if err != nil {
-			return nil, nil, fmt.Errorf("jupyterhub.token: %w", err)
-		}
-		if hub, err = jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout); err != nil {
-			return nil, nil, fmt.Errorf("jupyterhub.url: %w", err)
-		}
-		hc := &http.Client{Timeout: cfg.JupyterHub.Timeout}
-		api := hub.BaseURL.String()
-		out = append(out, ui.Probe{Name: "JupyterHub", Check: func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, api, nil)
-			if err != nil {
-				return err
-			}
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("GET %s answered %d", api, resp.StatusCode)
-			}
-			return nil
-		}})
-	}
-	if len(cfg.HDFS.NameNodes) > 0 {
-		out = append(out, ui.Probe{Name: "HDFS", Check: func(ctx context.Context) error {
-			fs, closeFS, err := hdfs.Connect(cfg.HDFS.NameNodes, cfg.HDFS.User)
-			if err != nil {
-				return err
-			}
-			defer closeFS()
-			_, err = fs.Stat(cfg.HDFS.BaseDir)
-			return err
-		}})
-	}
-	if cfg.Auth.LDAP.URL != "" {
-		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("auth.ldap: %w", err)
-		}
-		out = append(out, ui.Probe{Name: "LDAP", Check: l.Ping})
-	}
-	return out, hub, nil
 }
 
 // Serve runs the sync timer (when configured) and the HTTP server until ctx
