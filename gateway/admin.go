@@ -58,7 +58,7 @@ func (k uiKeys) List() []ui.KeyInfo {
 }
 
 // newUI builds the admin UI with the gateway's own backends.
-func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, log *logrus.Logger) (http.Handler, error) {
+func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, directory *auth.LDAP, log *logrus.Logger) (http.Handler, error) {
 	opts := ui.Options{
 		Authn:      authn,
 		Store:      g.Store,
@@ -74,7 +74,7 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 	if g.syncer != nil {
 		opts.Sync = g.syncer
 	}
-	probes, hub, err := probes(cfg, lc, log)
+	probes, hub, err := probes(cfg, lc, directory)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 }
 
 // probes are the Overview's reachability checks of each configured backend.
-func probes(cfg config.Config, lc *livy.Client, log *logrus.Logger) ([]ui.Probe, *jupyterhub.Client, error) {
+func probes(cfg config.Config, lc *livy.Client, directory *auth.LDAP) ([]ui.Probe, *jupyterhub.Client, error) {
 	out := []ui.Probe{{Name: "Livy", Check: lc.Version}}
 	var hub *jupyterhub.Client
 	if cfg.JupyterHub.URL != "" {
@@ -126,12 +126,8 @@ func probes(cfg config.Config, lc *livy.Client, log *logrus.Logger) ([]ui.Probe,
 			return err
 		}})
 	}
-	if cfg.Auth.LDAP.URL != "" {
-		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("auth.ldap: %w", err)
-		}
-		out = append(out, ui.Probe{Name: "LDAP", Check: l.Ping})
+	if directory != nil {
+		out = append(out, ui.Probe{Name: "LDAP", Check: directory.Ping})
 	}
 	return out, hub, nil
 }

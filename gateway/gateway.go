@@ -53,7 +53,14 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
-	authn, err := newAuthenticator(cfg, g.minter, log)
+	// One LDAP client serves logins, group look-ups and the UI's probe.
+	var directory *auth.LDAP
+	if cfg.Auth.LDAP.URL != "" {
+		if directory, err = auth.NewLDAP(cfg.Auth.LDAP, log); err != nil {
+			return nil, fmt.Errorf("auth.ldap: %w", err)
+		}
+	}
+	authn, err := newAuthenticator(cfg, g.minter, directory)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +79,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	if resolver != nil {
 		pol.ShowReferences(resolver.Masks)
 	}
-	groupsOf, err := groupsLookup(cfg, log)
-	if err != nil {
-		return nil, err
-	}
+	groupsOf := groupsLookup(directory)
 	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)
 	if err != nil {
 		return nil, err
@@ -126,7 +130,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		g.Store = st
 		sink = audit.Multi{sink, st}
 		if cfg.UI.Enabled {
-			if adminUI, err = g.newUI(cfg, authn, p.Livy(), log); err != nil {
+			if adminUI, err = g.newUI(cfg, authn, p.Livy(), directory, log); err != nil {
 				st.Close()
 				return nil, err
 			}
@@ -261,7 +265,7 @@ func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error)
 }
 
 // newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Config, minter *token.Minter, log *logrus.Logger) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.LDAP) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -274,12 +278,8 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, log *logrus.Logge
 			return v.User, v.Groups, nil
 		}))
 	}
-	if cfg.Auth.LDAP.URL != "" {
-		verifier, err := auth.NewLDAP(cfg.Auth.LDAP, log)
-		if err != nil {
-			return nil, fmt.Errorf("auth.ldap: %w", err)
-		}
-		basic, err := auth.NewBasic(cfg.Auth, verifier, time.Now)
+	if directory != nil {
+		basic, err := auth.NewBasic(cfg.Auth, directory, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}

@@ -161,21 +161,17 @@ func redactKeysWith(pattern string, keys []string) string {
 }
 
 // groupsLookup finds a user's groups in LDAP; nil without LDAP.
-func groupsLookup(cfg config.Config, log logrus.FieldLogger) (func(ctx context.Context, user string) ([]string, error), error) {
-	if cfg.Auth.LDAP.URL == "" {
-		return nil, nil
-	}
-	l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
-	if err != nil {
-		return nil, fmt.Errorf("auth.ldap: %w", err)
+func groupsLookup(directory *auth.LDAP) func(ctx context.Context, user string) ([]string, error) {
+	if directory == nil {
+		return nil
 	}
 	return func(ctx context.Context, user string) ([]string, error) {
-		id, err := l.Lookup(ctx, user)
+		id, err := directory.Lookup(ctx, user)
 		if err != nil {
 			return nil, err
 		}
 		return id.Groups, nil
-	}, nil
+	}
 }
 
 // newFinisher builds the conf finisher, or nil when neither secret
