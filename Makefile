@@ -78,7 +78,8 @@ fuzz:
 	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzRedactJSON -fuzztime=$(FUZZTIME)
 
 # Benchmarks: gateway vs a bare reverse proxy under load from a second
-# process (wrk), and the cost of a cached vs a cold LDAP login. Prints ratios.
+# process (wrk), cached vs cold LDAP login, token mints and the JWKS, the
+# 10,000-user sync, admin UI pages. Prints ratios. BENCH_PARTS picks parts.
 bench: deps-bench
 	$(GO) build -o $(BIN)/livygate ./cmd/livygate
 	$(GO) build -o $(BIN)/benchtarget ./cmd/benchtarget
