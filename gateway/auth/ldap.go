@@ -264,43 +264,27 @@ func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, er
 	if password == "" {
 		return nil, fmt.Errorf("%w: empty password", ErrBadCredentials)
 	}
-	if err := CheckUsername(user); err != nil {
-		return nil, err
-	}
-
-	conn, done, err := l.serviceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-
-	entry, err := l.findUser(ctx, conn, user)
-	if err != nil {
-		return nil, err
-	}
-	name, err := l.canonicalName(entry, user)
-	if err != nil {
-		return nil, err
-	}
-
-	if err := conn.Bind(entry.DN, password); err != nil {
-		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication) {
-			return nil, fmt.Errorf("%w: ldap: wrong password for %q", ErrBadCredentials, name)
+	return l.identify(ctx, user, func(conn *ldap.Conn, entry *ldap.Entry, name string) error {
+		if err := conn.Bind(entry.DN, password); err != nil {
+			if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication) {
+				return fmt.Errorf("%w: ldap: wrong password for %q", ErrBadCredentials, name)
+			}
+			return l.unavailable(ctx, conn, "binding as the user's entry", err)
 		}
-		return nil, l.unavailable(ctx, conn, "binding as the user's entry", err)
-	}
-
-	groups, err := l.groupsOf(ctx, conn, entry, name)
-	if err != nil {
-		return nil, err
-	}
-	return &Identity{User: name, Groups: groups, Method: "ldap"}, nil
+		return nil
+	})
 }
 
 // Lookup finds a user's entry and groups without their password, for an
 // admin minting a token on their behalf. An unknown user is
 // ErrBadCredentials.
 func (l *LDAP) Lookup(ctx context.Context, user string) (*Identity, error) {
+	return l.identify(ctx, user, nil)
+}
+
+// identify finds user's one entry over the service connection, runs check
+// on it when given (a login binds as the entry), and reads the groups.
+func (l *LDAP) identify(ctx context.Context, user string, check func(*ldap.Conn, *ldap.Entry, string) error) (*Identity, error) {
 	if err := CheckUsername(user); err != nil {
 		return nil, err
 	}
@@ -316,6 +300,11 @@ func (l *LDAP) Lookup(ctx context.Context, user string) (*Identity, error) {
 	name, err := l.canonicalName(entry, user)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(conn, entry, name); err != nil {
+			return nil, err
+		}
 	}
 	groups, err := l.groupsOf(ctx, conn, entry, name)
 	if err != nil {

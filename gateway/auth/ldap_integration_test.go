@@ -553,3 +553,23 @@ func BenchmarkLDAPColdBind(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/op")
 }
+
+// Lookup (an admin minting a token for someone) finds the entry and groups
+// without a password, escapes the name once, and refuses unknown users and
+// filter injection as an unknown user.
+func TestLDAPIntegrationLookup(t *testing.T) {
+	srv := ldaptest.Start(t)
+	v := newVerifier(t, srv.Config(), nil)
+	ctx := context.Background()
+	for _, user := range []string{ldaptest.Alice, ldaptest.Dave} {
+		id, err := v.Lookup(ctx, user)
+		if err != nil || id.User != user || len(id.Groups) != 1 || id.Groups[0] != ldaptest.AnalystsGroup {
+			t.Errorf("Lookup(%q) = %+v, %v", user, id, err)
+		}
+	}
+	for _, user := range []string{"nobody", "*", "*)(uid=*", "alice)(|(uid=*"} {
+		if id, err := v.Lookup(ctx, user); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("Lookup(%q) = %+v, %v; want ErrBadCredentials", user, id, err)
+		}
+	}
+}
