@@ -7,22 +7,12 @@ import (
 )
 
 // Entry is a session or batch as Livy lists it, with the fields an
-// administrator's overview needs.
+// administrator's overview needs besides the gateway's own.
 type Entry struct {
-	ID        int                `json:"id"`
-	Name      *string            `json:"name"`
-	Owner     *string            `json:"owner"`
-	ProxyUser *string            `json:"proxyUser"`
-	Kind      string             `json:"kind"`
-	State     string             `json:"state"`
-	AppID     *string            `json:"appId"`
-	AppInfo   map[string]*string `json:"appInfo"`
-}
-
-// User is the user the entry runs as (see Session.User).
-func (e Entry) User() string {
-	s := Session{Owner: e.Owner, ProxyUser: e.ProxyUser}
-	return s.User()
+	Session
+	Kind    string             `json:"kind"`
+	AppID   *string            `json:"appId"`
+	AppInfo map[string]*string `json:"appInfo"`
 }
 
 // SparkUI is the entry's Spark UI address, or "".
