@@ -64,7 +64,8 @@ func writeRequestLine(bw *BufferedWriter, r *Request, now time.Time) {
 	str(`,"session_id":`, r.SessionID)
 	b = append(b, `,"status":`...)
 	b, _ = appendValue(b, r.Status)
-	str(`,"time":`, now.Format(time.RFC3339))
+	b = append(b, `,"time":"`...)
+	b = append(now.AppendFormat(b, time.RFC3339), '"') // RFC 3339 needs no escaping
 	str(`,"user":`, r.User)
 	b = append(b, '}', '\n')
 	_, _ = bw.Write(b)

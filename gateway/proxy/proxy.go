@@ -264,7 +264,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	// decoded form so an encoded slash cannot name another item upstream.
 	out.URL.RawPath = ""
 	pr.SetURL(p.opts.Upstream)
-	out.URL.RawQuery = stripIdentityParams(out.URL.Query()).Encode()
+	if out.URL.RawQuery != "" { // polls carry none: skip parsing
+		out.URL.RawQuery = stripIdentityParams(out.URL.Query()).Encode()
+	}
 
 	out.Header = http.Header{}
 	for _, h := range forwardedHeaders {
