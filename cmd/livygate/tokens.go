@@ -10,9 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 )
 
@@ -149,5 +153,25 @@ func tokenMint(args []string, _, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "livygate: %s\n", token.MintNote(m))
 	fmt.Fprintf(stderr, "livygate: token written to %s\n", *out)
+	saveMint(cfg, m, stderr)
 	return 0
+}
+
+// saveMint records the mint (never the token) in the store the admin UI
+// reads, when store.path is set, next to the server's own mints. Failing to
+// save does not change the exit code: the token is written.
+func saveMint(cfg config.Config, m token.Minted, stderr io.Writer) {
+	if cfg.Store.Path == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.OpenSQLite(ctx, cfg.Store.Path, store.Options{Log: logrus.New()})
+	if err == nil {
+		st.RecordMint(store.MintRecord{JTI: m.ID, User: m.User, Kid: m.KeyID, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt})
+		err = st.Close() // writes what is queued
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "livygate token mint: warning: the mint was not recorded in the store: %s\n", oneLine(err))
+	}
 }
