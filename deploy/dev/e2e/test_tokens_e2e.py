@@ -90,7 +90,8 @@ def test_every_algorithm_verifies_with_pyjwt(stack, jwks, alg, tmp_path):
     cfg.write_text(f"""
 auth: {{hub_token: {{enabled: true}}}}
 jupyterhub: {{url: {stack.hub}, token: {{file: {stack.env["STACK_HUB_SERVICE_TOKEN_FILE"]}}}}}
-store: {{path: ""}}  # not the system default under /var/lib
+store: {{path: ""}}  # not the system default under /var/lib …
+ui: {{enabled: false}}  # … and so no admin UI
 tokens:
   enabled: true
   issuer: {stack.gateway}
