@@ -110,7 +110,7 @@ run_wrk() {
 # Throughput is measured at saturation ($CONNS connections); latency with one
 # connection, where it is the cost of a request and not of queueing for the
 # machine's two cores.
-part load && {
+if part load; then
 echo "Load: GET /sessions/$id, wrk from a second process, $DURATION per run, $ROUNDS rounds, alternating"
 for r in $(seq 1 "$ROUNDS"); do
 	run_wrk bare "$BARE_URL/sessions/$id" "$CONNS"
@@ -141,9 +141,9 @@ added99 = (med('gateway-latency', 3) - med('bare-latency', 3)) / 1000
 print(f"added latency: p50 {added50:+.3f} ms, p99 {added99:+.3f} ms (one connection; target: p99 under +1 ms)")
 print(f"(at c={conns}: p99 bare {med('bare', 3)/1000:.2f} ms, livygate {med('gateway', 3)/1000:.2f} ms)")
 PY
-}
+fi
 
-part login && {
+if part login; then
 echo
 echo "Login cost (Go benchmarks in gateway/auth against a real slapd):"
 go test -tags integration -run NONE -bench 'BenchmarkBasicCached|BenchmarkLDAPColdBind' -benchtime 2s ./gateway/auth/ | tee "$work/auth-bench.txt" | grep -E '^Benchmark' || true
@@ -158,9 +158,9 @@ c, k = float(cached.group(1)), float(cold.group(1))
 print(f"cached Basic check: {c:.0f} ns/op; cold LDAP bind: {k/1e6:.2f} ms/op; the cache is {k/c:,.0f}x cheaper")
 PY
 
-}
+fi
 
-part tokens && {
+if part tokens; then
 echo
 echo "Tokens (Go benchmarks in gateway/token; RS keys are 3072-bit):"
 go test -run NONE -bench 'BenchmarkMint|BenchmarkJWKS|BenchmarkBaselineHandler' -benchtime 2s ./gateway/token/ >"$work/token-bench.txt" 2>&1 ||
@@ -179,19 +179,19 @@ j, h = float(ns["JWKS"]), float(ns["BaselineHandler"])
 print(f"  GET /.well-known/jwks.json: {j:,.0f} ns/op vs {h:,.0f} ns/op for a handler writing the same bytes ({j / h:.2f}x)")
 PY
 
-}
+fi
 
-part sync && {
+if part sync; then
 echo
 echo "User sync: ${BENCH_USERS:-10000} JupyterHub users' homes on a real NameNode, vs the real hadoop CLI (same run):"
 BENCH_USERS=${BENCH_USERS:-10000} BENCH_OUT="$work/sync-table.txt" go test -tags 'integration bench' -count=1 \
 	-run TestBenchSync -v -timeout 30m ./cmd/livygate/ >"$work/sync-bench.txt" 2>&1 ||
 	{ tail -40 "$work/sync-bench.txt"; exit 1; }
 cat "$work/sync-table.txt"
-}
+fi
 
-part ui && {
+if part ui; then
 echo
 echo "Admin UI pages, 10,000 users and 100,000 audit events in the store (target < 200 ms each):"
 bash deploy/dev/bench-ui.sh
-}
+fi

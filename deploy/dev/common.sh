@@ -186,3 +186,16 @@ wait_for_log() {
 
 # du_mb DIR...: disk use in MB (for progress and reports).
 du_mb() { { du -sm "$@" 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'; }
+
+# apt_install PKG...: Debian packages, installed only by a caller that knows
+# they are missing; refreshes the package lists once when the first try fails.
+apt_install() {
+  need_cmd apt-get
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  log "installing $* with apt-get"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1 ||
+    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null; } ||
+    die "apt-get install $* failed"
+}

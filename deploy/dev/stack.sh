@@ -40,7 +40,7 @@ start_all() {
 	stop_all >/dev/null 2>&1 || true
 
 	log "building livygate"
-	(cd "$ROOT" && go build -o bin/livygate ./cmd/livygate)
+	make -s -C "$ROOT" build >/dev/null
 
 	log "OpenLDAP on 127.0.0.1:$DEV_LDAP_PORT"
 	bash "$HERE/ldap/slapd.sh" install >/dev/null
@@ -188,21 +188,29 @@ ENV
 	)
 }
 
+# write_sparkmagic_config writes one Sparkmagic config.json per demo user
+# (Python and Scala kernels, Basic auth with the user's LDAP password).
 write_sparkmagic_config() {
-	mkdir -p "$DEV_CACHE/sparkmagic"
-	cat >"$DEV_CACHE/sparkmagic/config.json" <<JSON
-{
-  "kernel_python_credentials": {
-    "url": "http://127.0.0.1:${DEV_GATEWAY_PORT}",
-    "auth": "Basic_Access",
-    "username": "alice",
-    "password": "${ALICE_PASSWORD}"
-  },
-  "custom_headers": {"X-Requested-By": "sparkmagic"},
-  "livy_session_startup_timeout_seconds": 180
-}
-JSON
-	chmod 600 "$DEV_CACHE/sparkmagic/config.json"
+	local u pw
+	for u in $DEMO_USERS; do
+		pw="$(sed -n "s/^STACK_${u^^}_PASSWORD=//p" "$STACK_ENV")"
+		mkdir -p "$DEV_CACHE/sparkmagic/$u"
+		(
+			umask 077
+			python3 - "$DEV_GATEWAY_PORT" "$u" "$pw" >"$DEV_CACHE/sparkmagic/$u/config.json" <<'PY'
+import json, sys
+port, user, password = sys.argv[1:]
+creds = {"url": f"http://127.0.0.1:{port}", "auth": "Basic_Access", "username": user, "password": password}
+print(json.dumps({
+    "kernel_python_credentials": creds,
+    "kernel_scala_credentials": creds,
+    # Livy's CSRF filter refuses a POST without X-Requested-By; the gateway passes it on.
+    "custom_headers": {"X-Requested-By": "sparkmagic"},
+    "livy_session_startup_timeout_seconds": 180,
+}, indent=2))
+PY
+		)
+	done
 }
 
 print_banner() {
@@ -226,8 +234,11 @@ Demo users (LDAP passwords, generated at first start):
 Try it:
   curl -u alice:$STACK_ALICE_PASSWORD -H 'X-Requested-By: me' $STACK_GATEWAY_URL/batches
 
-Sparkmagic config (also in $DEV_CACHE/sparkmagic/config.json):
-$(cat "$DEV_CACHE/sparkmagic/config.json")
+Sparkmagic config.json for each demo user (Python and Scala kernels):
+$(for u in $DEMO_USERS; do echo "  $DEV_CACHE/sparkmagic/$u/config.json"; done)
+  use one with: SPARKMAGIC_CONF_DIR=$DEV_CACHE/sparkmagic/alice jupyter notebook
+alice's:
+$(cat "$DEV_CACHE/sparkmagic/alice/config.json")
 
 Endpoints and credentials for tools: $STACK_ENV
 Press Ctrl-C to stop everything.
@@ -242,15 +253,39 @@ stop_all() {
 	bash "$HERE/ldap/demo.sh" stop "$LDAP_DIR" || true
 }
 
+# The `up` process (make dev) records itself so `down` can end it and
+# `start` (make test) refuses to tear it down.
+UP_PID="$(pid_file stack-up)"
+up_alive() { [ -f "$UP_PID" ] && kill -0 "$(cat "$UP_PID")" 2>/dev/null; }
+
+refuse_if_up() {
+	if up_alive; then
+		die "a 'make dev' stack is running in this checkout (pid $(cat "$UP_PID")); stop it first with 'make dev-down' (make test starts and stops its own stack on the same ports)"
+	fi
+}
+
 case "${1:-}" in
 up)
-	trap 'log "stopping"; stop_all; exit 0' INT TERM
+	refuse_if_up
+	echo $$ >"$UP_PID"
+	trap 'log "stopping"; stop_all; rm -f "$UP_PID"; exit 0' INT TERM
 	start_all
 	print_banner
 	while :; do sleep 3600 & wait $!; done
 	;;
-start) start_all ;;
-down) stop_all ;;
+start)
+	refuse_if_up
+	start_all
+	;;
+down)
+	if up_alive; then
+		p="$(cat "$UP_PID")"
+		log "ending the waiting 'make dev' (pid $p)"
+		kill -TERM "$p" 2>/dev/null || true
+		for ((i = 0; i < 300; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+	fi
+	stop_all
+	;;
 env) cat "$STACK_ENV" ;;
 *)
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

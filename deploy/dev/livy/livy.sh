@@ -1,51 +1,48 @@
 #!/usr/bin/env bash
-# Dev Livy: Apache Livy 0.7.1-incubating (Maven Central) on Java 17, with
-# Spark 3.5 (PyPI pyspark) as SPARK_HOME, in local[1] mode on 127.0.0.1,
+# Dev Livy: Apache Livy 0.9.0-incubating on Java 17, with Spark 3.5.6 (PyPI
+# pyspark) as SPARK_HOME, in local[1] mode (or on YARN) on 127.0.0.1,
 # impersonation on, its Hadoop configuration pointing at the dev HDFS
-# (deploy/dev/hdfs/hdfs.sh).
+# (deploy/dev/hdfs/hdfs.sh). Interactive sessions (pyspark, spark, sql) and
+# batches both work.
 #
-#   deploy/dev/livy/livy.sh install   venv + pyspark, Livy home from Maven (idempotent)
+#   deploy/dev/livy/livy.sh install   venv + pyspark, Livy home (idempotent; see below)
 #   deploy/dev/livy/livy.sh start     install if needed, start, wait until ready
 #   deploy/dev/livy/livy.sh stop      stop Livy and every Spark driver it started
 #   deploy/dev/livy/livy.sh status
 #
-# What works and what does not (verified; deploy/dev/livy/smoke.sh checks the first):
-#   - Batches work: POST /batches {"file": "hdfs:///...py", "proxyUser": "alice"}
-#     runs `spark-submit --proxy-user alice`, reaches `success`, and what the job
-#     writes to HDFS is owned by alice.
-#   - Interactive sessions do NOT work. Maven Central, as this project's
-#     machines reach it, serves no livy-repl_2.11/_2.12 artifact (the jar with
-#     org.apache.livy.repl.ReplDriver, which Livy hard-codes as the session's
-#     driver class), and no Livy 0.8/0.9 at all. POST /sessions is answered
-#     400 {"msg":"requirement failed: Cannot find Livy REPL jars."}. (Pointing
-#     livy.repl.jars at any other jar through LIVY_CONF_EXTRA gets a 201, then
-#     the session goes starting -> dead with
-#     "java.lang.ClassNotFoundException: org.apache.livy.repl.ReplDriver".)
-#   - Livy 0.7.1 only warns about Spark 3.5 ("Current Spark (3,5) is not
-#     verified in Livy, please use it carefully") and needs no --add-opens on
-#     Java 17 for what runs here: the server (Scala 2.11, Jetty 9.3, Hadoop
-#     2.7.3 client) and spark-submit (Spark 3.5 adds its own flags).
+# Where Livy comes from, first match wins:
+#   1. LIVY_HOME: an unpacked Livy 0.9 distribution you give (used as it is);
+#   2. a build already in the cache ($DEV_CACHE/livy/dist/<zip>): never rebuilt;
+#   3. a build from the source archive LIVY_SOURCE_ARCHIVE (default: the
+#      archive in ../shared/vendor/livy/ beside the repository, when it
+#      exists), sha256-checked against LIVY_SOURCE_SHA256, with Maven
+#      (Maven Central only; local repository $DEV_M2): about 3 min and 500 MB
+#      of downloads cold, 100 s warm;
+#   4. the official binary release from the Apache archive (LIVY_RELEASE_URL),
+#      checked against its published SHA-512. For machines with internet;
+#      untested here (this machine reaches no such host).
 #
 # Environment (defaults in brackets):
 #   LIVY_PORT [8998]               Livy REST port on 127.0.0.1
-#   LIVY_RSC_PORT_RANGE [10000~10010]  ports of Livy's RSC launcher, used only when an
-#                                  interactive session starts (never, by default). Pitfall:
-#                                  Livy's RpcServer binds that port on all interfaces.
-#   LIVY_HEAP [384m]               Livy server JVM max heap
-#   LIVY_DRIVER_MEMORY [512m]      default heap of each Spark driver (one per batch)
+#   LIVY_RSC_PORT_RANGE [10000~10010]  ports of Livy's RSC launcher (one per
+#                                  starting session). Pitfall: the RSC's RPC sockets
+#                                  listen on all interfaces whatever the settings say.
+#   LIVY_HEAP [512m]               Livy server JVM max heap
+#   LIVY_DRIVER_MEMORY [512m]      heap of each Spark driver
 #   LIVY_MAX_CREATION [2]          livy.server.session.max-creation
 #   LIVY_CSRF [true]               livy.server.csrf-protection.enabled (clients send X-Requested-By)
 #   LIVY_IMPERSONATION [true]      livy.impersonation.enabled. With false, Livy silently drops
-#                                  proxyUser (answers "proxyUser": null) and jobs run as
-#                                  Livy's OS user.
+#                                  proxyUser and jobs run as Livy's OS user.
+#   LIVY_SPARK_MASTER [local[1]]   livy.spark.master; "yarn" needs the dev YARN (hdfs.sh with
+#                                  DEV_YARN=1) and HADOOP_CONF_DIR holding yarn-site.xml
 #   LIVY_CONF_EXTRA                extra livy.conf lines, appended verbatim (tests, experiments)
 #   LIVY_JAVA_OPTS                 extra JVM flags for the Livy server
 #   LIVY_START_TIMEOUT [180]       seconds start waits for readiness
 #   LIVY_HADOOP_CONF_DIR [$DEV_CACHE/hdfs/conf]  HADOOP_CONF_DIR for Livy and Spark (written by hdfs.sh start)
-#   PYSPARK_SPEC ['pyspark==3.5.*']  pip requirement for Spark
+#   PYSPARK_SPEC ['pyspark==3.5.6']  pip requirement for Spark (the version Livy 0.9 builds against)
 #   DEV_CACHE [<repo>/.cache/dev]
 #
-# Files: $DEV_CACHE/livy/{venv,home,spark-conf,work}, log
+# Files: $DEV_CACHE/livy/{venv,home,dist,src,spark-conf,work}; log
 # $DEV_CACHE/logs/livy.log (Jetty request log in $DEV_CACHE/logs/livy-requests/),
 # endpoints in $DEV_CACHE/livy/livy.env.
 set -euo pipefail
@@ -55,34 +52,40 @@ DEV_COMPONENT=livy
 # shellcheck source-path=SCRIPTDIR source=../common.sh
 . "$HERE/../common.sh"
 
+LIVY_VERSION=0.9.0-incubating
+LIVY_ZIP_NAME="apache-livy-${LIVY_VERSION}_2.12-bin"
 LIVY_PORT="${LIVY_PORT:-8998}"
 LIVY_RSC_PORT_RANGE="${LIVY_RSC_PORT_RANGE:-10000~10010}"
-LIVY_HEAP="${LIVY_HEAP:-384m}"
+LIVY_HEAP="${LIVY_HEAP:-512m}"
 LIVY_DRIVER_MEMORY="${LIVY_DRIVER_MEMORY:-512m}"
 LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-2}"
 LIVY_CSRF="${LIVY_CSRF:-true}"
 LIVY_IMPERSONATION="${LIVY_IMPERSONATION:-true}"
+LIVY_SPARK_MASTER="${LIVY_SPARK_MASTER:-local[1]}"
 LIVY_START_TIMEOUT="${LIVY_START_TIMEOUT:-180}"
 LIVY_HADOOP_CONF_DIR="${LIVY_HADOOP_CONF_DIR:-$DEV_CACHE/hdfs/conf}"
-PYSPARK_SPEC="${PYSPARK_SPEC:-pyspark==3.5.*}"
-LIVY_VERSION="$(sed -n 's:.*<livy.version>\(.*\)</livy.version>.*:\1:p' "$HERE/pom.xml")"
+PYSPARK_SPEC="${PYSPARK_SPEC:-pyspark==3.5.6}"
+LIVY_SOURCE_ARCHIVE="${LIVY_SOURCE_ARCHIVE:-$REPO_ROOT/../shared/vendor/livy/apache-livy-${LIVY_VERSION}-src.tar.gz}"
+# The vendored archive's checksum (its README); empty skips the check.
+LIVY_SOURCE_SHA256="${LIVY_SOURCE_SHA256-4efe614abe0a4504855136fe61fe046758c8654097e7f4267382ecfa398bbdc1}"
+LIVY_RELEASE_URL="${LIVY_RELEASE_URL:-https://archive.apache.org/dist/incubator/livy/$LIVY_VERSION/$LIVY_ZIP_NAME.zip}"
 
 LIVY_BASE="$DEV_CACHE/livy"
 VENV="$LIVY_BASE/venv"
-LIVY_HOME_DIR="$LIVY_BASE/home"
+DIST="$LIVY_BASE/dist"
+LIVY_ZIP="$DIST/$LIVY_ZIP_NAME.zip"
+# A LIVY_HOME from the user is used as it is; otherwise the cache's unpacked build.
+USER_LIVY_HOME="${LIVY_HOME:-}"
+LIVY_HOME_DIR="${USER_LIVY_HOME:-$LIVY_BASE/home}"
 SPARK_CONF="$LIVY_BASE/spark-conf"
 WORK="$LIVY_BASE/work"
 LIVY_LOG="$(log_file livy)"
 LIVY_ENV="$LIVY_BASE/livy.env"
 
-# Livy 0.7.1 runs on Java 17 without --add-opens/--add-exports (see the
-# header); LIVY_JAVA_OPTS adds flags if a path not exercised here needs some.
-read -r -a LIVY_EXTRA_JAVA_OPTS <<<"${LIVY_JAVA_OPTS:-}"
-
 spark_home() { "$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'; }
 
 # 1. Spark: pyspark from PyPI in a venv; its package dir is SPARK_HOME
-#    (it carries bin/spark-submit and jars/).
+#    (it carries bin/spark-submit, jars/ and python/lib/{pyspark,py4j}.zip).
 install_spark() {
   local stamp
   stamp="$(printf '%s' "$PYSPARK_SPEC" | sha256sum | cut -c1-16)"
@@ -104,30 +107,80 @@ install_spark() {
   log "install: Spark $("$VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)') in $((SECONDS - t0))s at $(spark_home)"
 }
 
-# 2. Livy home from Maven Central: jars/ and rsc-jars/ (see pom.xml).
+# build_from_source ARCHIVE: Livy's own assembly zip, built with Maven into $LIVY_ZIP.
+build_from_source() {
+  local archive="$1" t0=$SECONDS mvnlog="$DEV_LOGS/livy-build.log"
+  if [ -n "$LIVY_SOURCE_SHA256" ]; then
+    echo "$LIVY_SOURCE_SHA256  $archive" | sha256sum -c --status ||
+      die "install: $archive does not match sha256 $LIVY_SOURCE_SHA256 (set LIVY_SOURCE_SHA256= to skip the check for your own archive)"
+  fi
+  need_cmd mvn tar
+  log "install: building Livy $LIVY_VERSION from $archive (cold: ~3 min and ~500 MB of Maven downloads into $DEV_M2; log: $mvnlog)"
+  rm -rf "$LIVY_BASE/src"
+  mkdir -p "$LIVY_BASE/src" "$DIST"
+  tar -xzf "$archive" -C "$LIVY_BASE/src"
+  local src
+  src="$(find "$LIVY_BASE/src" -mindepth 1 -maxdepth 1 -type d | head -1)"
+  [ -f "$src/pom.xml" ] || die "install: no pom.xml at the top of $archive"
+  # -Pscala-2.12 -Pspark3: Spark 3.5.6 / Hadoop 3.3.4 client. remoteresources
+  # wants a SNAPSHOT bundle only Apache's snapshot repository has. -pl
+  # assembly -am skips the modules that download a Spark tarball.
+  if ! (cd "$src" && mvn_cmd -Pscala-2.12 -Pspark3 -DskipTests -Dmaven.javadoc.skip=true       -Dremoteresources.skip=true -pl assembly -am package) >"$mvnlog" 2>&1; then
+    tail_log "$mvnlog" 30
+    die "install: the Livy build failed (log: $mvnlog)"
+  fi
+  cp "$src/assembly/target/$LIVY_ZIP_NAME.zip" "$LIVY_ZIP.tmp"
+  mv "$LIVY_ZIP.tmp" "$LIVY_ZIP"
+  rm -rf "$LIVY_BASE/src"
+  log "install: built $LIVY_ZIP in $((SECONDS - t0))s"
+}
+
+# download_release: the official binary zip, checked against its SHA-512.
+download_release() {
+  need_cmd curl sha512sum
+  mkdir -p "$DIST"
+  log "install: no source archive at $LIVY_SOURCE_ARCHIVE; downloading $LIVY_RELEASE_URL"
+  curl -fsSL --retry 2 -o "$LIVY_ZIP.tmp" "$LIVY_RELEASE_URL" ||
+    die "install: cannot download $LIVY_RELEASE_URL (no internet? give LIVY_HOME or LIVY_SOURCE_ARCHIVE)"
+  local want
+  want="$(curl -fsSL --retry 2 "$LIVY_RELEASE_URL.sha512" | tr -d ' \n' | grep -oiE '[0-9a-f]{128}' | head -1)" ||
+    die "install: cannot download $LIVY_RELEASE_URL.sha512"
+  [ -n "$want" ] || die "install: $LIVY_RELEASE_URL.sha512 holds no SHA-512"
+  echo "$want  $LIVY_ZIP.tmp" | sha512sum -c --status ||
+    { rm -f "$LIVY_ZIP.tmp"; die "install: $LIVY_RELEASE_URL does not match its published SHA-512"; }
+  mv "$LIVY_ZIP.tmp" "$LIVY_ZIP"
+}
+
+# 2. The Livy home: the user's, else the cache's unpacked zip (built or
+#    downloaded once; a warm run never rebuilds).
 install_livy_home() {
+  if [ -n "$USER_LIVY_HOME" ]; then
+    [ -x "$USER_LIVY_HOME/bin/livy-server" ] && [ -d "$USER_LIVY_HOME/jars" ] ||
+      die "install: LIVY_HOME=$USER_LIVY_HOME is not an unpacked Livy distribution (no bin/livy-server, jars/)"
+    log "install: using LIVY_HOME=$USER_LIVY_HOME"
+    return 0
+  fi
+  if [ ! -f "$LIVY_ZIP" ]; then
+    if [ -f "$LIVY_SOURCE_ARCHIVE" ]; then
+      build_from_source "$LIVY_SOURCE_ARCHIVE"
+    else
+      download_release
+    fi
+  fi
   local stamp
-  stamp="$(hash_of "$HERE/pom.xml")"
+  stamp="$(hash_of "$LIVY_ZIP")"
   if stamp_ok "$LIVY_HOME_DIR" "$stamp"; then
     log "install: Livy home up to date ($LIVY_HOME_DIR)"
     return 0
   fi
-  need_cmd mvn
-  local t0=$SECONDS mvnlog="$DEV_LOGS/livy-install.log"
-  log "install: resolving Livy $LIVY_VERSION from Maven Central into $LIVY_HOME_DIR (first run downloads ~80 MB)"
-  rm -rf "$LIVY_HOME_DIR.new"
-  if ! mvn_cmd -f "$HERE/pom.xml" -Dlivy.home="$LIVY_HOME_DIR.new" \
-      dependency:copy-dependencies@server-jars dependency:copy@rsc-jars \
-      >"$mvnlog" 2>&1; then
-    tail_log "$mvnlog" 25
-    die "install: Maven failed (log: $mvnlog)"
-  fi
-  [ -f "$LIVY_HOME_DIR.new/jars/livy-server-$LIVY_VERSION.jar" ] \
-    || die "install: livy-server-$LIVY_VERSION.jar missing from $LIVY_HOME_DIR.new/jars (log: $mvnlog)"
-  rm -rf "$LIVY_HOME_DIR"
-  mv "$LIVY_HOME_DIR.new" "$LIVY_HOME_DIR"
+  command -v unzip >/dev/null 2>&1 || apt_install unzip
+  rm -rf "$LIVY_HOME_DIR" "$LIVY_BASE/unzip"
+  mkdir -p "$LIVY_BASE/unzip"
+  unzip -q "$LIVY_ZIP" -d "$LIVY_BASE/unzip"
+  mv "$LIVY_BASE/unzip/$LIVY_ZIP_NAME" "$LIVY_HOME_DIR"
+  rm -rf "$LIVY_BASE/unzip"
   stamp_write "$LIVY_HOME_DIR" "$stamp"
-  log "install: Livy home ready in $((SECONDS - t0))s: jars $(ls "$LIVY_HOME_DIR/jars" | wc -l), rsc-jars $(ls "$LIVY_HOME_DIR/rsc-jars" | wc -l), $(du_mb "$LIVY_HOME_DIR") MB"
+  log "install: Livy home ready at $LIVY_HOME_DIR ($(du_mb "$LIVY_HOME_DIR") MB)"
 }
 
 install_all() {
@@ -136,16 +189,14 @@ install_all() {
 }
 
 write_conf() {
-  local conf="$LIVY_HOME_DIR/conf"
+  local conf="$LIVY_BASE/conf" sh="$1"
   mkdir -p "$conf" "$SPARK_CONF" "$WORK" "$LIVY_BASE/spark-local"
   cat >"$conf/livy.conf" <<EOF
 # Written by deploy/dev/livy/livy.sh start (dev stack; regenerated at each start).
 livy.server.host = $DEV_HOST
 livy.server.port = $LIVY_PORT
-livy.spark.master = local[1]
+livy.spark.master = $LIVY_SPARK_MASTER
 livy.spark.deploy-mode = client
-# pip's pyspark is Scala 2.12; Livy 0.7.1's regex ("Scala version (.*), Java")
-# does not match its version line, so say it here (it picks repl_<v>-jars).
 livy.spark.scala-version = 2.12
 livy.impersonation.enabled = $LIVY_IMPERSONATION
 livy.server.csrf-protection.enabled = $LIVY_CSRF
@@ -155,6 +206,8 @@ livy.repl.enable-hive-context = false
 livy.rsc.launcher.address = $DEV_HOST
 livy.rsc.rpc.server.address = $DEV_HOST
 livy.rsc.launcher.port.range = $LIVY_RSC_PORT_RANGE
+# pip's pyspark: the REPL's python needs these two zips (also PYSPARK_ARCHIVES_PATH).
+livy.rsc.pyspark.archives = $(pyspark_archives "$sh")
 ${LIVY_CONF_EXTRA:+# From LIVY_CONF_EXTRA:
 $LIVY_CONF_EXTRA}
 EOF
@@ -177,6 +230,7 @@ spark.sql.shuffle.partitions     2
 spark.local.dir                  $LIVY_BASE/spark-local
 spark.driver.extraJavaOptions    -XX:+UseSerialGC -XX:TieredStopAtLevel=1
 spark.pyspark.python             $VENV/bin/python
+${LIVY_SPARK_DEFAULTS_EXTRA:-}
 EOF
   cat >"$SPARK_CONF/log4j2.properties" <<'EOF'
 rootLogger.level = warn
@@ -191,6 +245,9 @@ logger.livy.level = info
 EOF
 }
 
+# pyspark_archives SPARK_HOME: pyspark.zip and py4j's zip, comma-separated.
+pyspark_archives() { ls "$1"/python/lib/pyspark.zip "$1"/python/lib/py4j-*-src.zip | paste -sd, -; }
+
 write_env() {
   cat >"$LIVY_ENV" <<EOF
 # Written by deploy/dev/livy/livy.sh start; endpoints of the running dev Livy.
@@ -200,8 +257,7 @@ SPARK_HOME=$(spark_home)
 HADOOP_CONF_DIR=$LIVY_HADOOP_CONF_DIR
 LIVY_OS_USER=$(id -un)
 LIVY_VERSION=$LIVY_VERSION
-# Batches only: Livy $LIVY_VERSION has no REPL jars here, POST /sessions is refused.
-LIVY_INTERACTIVE=0
+LIVY_SPARK_MASTER=$LIVY_SPARK_MASTER
 EOF
 }
 
@@ -214,29 +270,30 @@ start_livy() {
   [ -f "$LIVY_HADOOP_CONF_DIR/core-site.xml" ] \
     || die "start: no Hadoop client config at $LIVY_HADOOP_CONF_DIR (start HDFS first: deploy/dev/hdfs/hdfs.sh start)"
   require_port_free livy "$LIVY_PORT"
-  write_conf
-  rotate_log "$LIVY_LOG"
   local sh t0=$SECONDS
   sh="$(spark_home)"
-  log "start: Livy on http://$DEV_HOST:$LIVY_PORT, SPARK_HOME=$sh, HADOOP_CONF_DIR=$LIVY_HADOOP_CONF_DIR; log: $LIVY_LOG"
+  write_conf "$sh"
+  rotate_log "$LIVY_LOG"
+  log "start: Livy $LIVY_VERSION on http://$DEV_HOST:$LIVY_PORT, master $LIVY_SPARK_MASTER, SPARK_HOME=$sh, HADOOP_CONF_DIR=$LIVY_HADOOP_CONF_DIR; log: $LIVY_LOG"
   # Livy's OS user is the real user that impersonates; make sure no
   # HADOOP_USER_NAME/HADOOP_PROXY_USER from the caller's shell changes who that is.
   (
     cd "$WORK"
     unset HADOOP_USER_NAME HADOOP_PROXY_USER PYSPARK_DRIVER_PYTHON SPARK_CONF_DIR
-    # Livy's Jetty request log goes to $LIVY_LOG_DIR (default $LIVY_HOME/logs)
-    # and Livy refuses to start when that dir is missing.
+    # Livy's Jetty request log goes to $LIVY_LOG_DIR and Livy refuses to
+    # start when that dir is missing.
     mkdir -p "$DEV_LOGS/livy-requests"
-    export LIVY_LOG_DIR="$DEV_LOGS/livy-requests"
-    export LIVY_HOME="$LIVY_HOME_DIR" LIVY_CONF_DIR="$LIVY_HOME_DIR/conf" \
+    export LIVY_LOG_DIR="$DEV_LOGS/livy-requests" LIVY_PID_DIR="$DEV_RUN" LIVY_IDENT_STRING=dev
+    export LIVY_CONF_DIR="$LIVY_BASE/conf" \
       SPARK_HOME="$sh" SPARK_CONF_DIR="$SPARK_CONF" HADOOP_CONF_DIR="$LIVY_HADOOP_CONF_DIR" \
-      PYSPARK_PYTHON="$VENV/bin/python" SPARK_LOCAL_IP="$DEV_HOST"
-    start_bg livy "$LIVY_LOG" "$(java_bin)" -Xmx"$LIVY_HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-      ${LIVY_EXTRA_JAVA_OPTS[@]+"${LIVY_EXTRA_JAVA_OPTS[@]}"} \
-      -cp "$LIVY_HOME_DIR/jars/*:$LIVY_HOME_DIR/conf:$SPARK_CONF:$LIVY_HADOOP_CONF_DIR" \
-      org.apache.livy.server.LivyServer
+      PYSPARK_PYTHON="$VENV/bin/python" SPARK_LOCAL_IP="$DEV_HOST" \
+      PYSPARK_ARCHIVES_PATH="$(pyspark_archives "$sh")" \
+      LIVY_SERVER_JAVA_OPTS="-Xmx$LIVY_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 ${LIVY_JAVA_OPTS:-}"
+    # No argument: livy-server runs in the foreground (exec java), so the
+    # process group start_bg records is Livy and every driver it starts.
+    start_bg livy "$LIVY_LOG" bash "$LIVY_HOME_DIR/bin/livy-server"
   )
-  if ! wait_for_url livy "http://$DEV_HOST:$LIVY_PORT/sessions" "$LIVY_START_TIMEOUT" "$LIVY_LOG" livy; then
+  if ! wait_for_url livy "http://$DEV_HOST:$LIVY_PORT/version" "$LIVY_START_TIMEOUT" "$LIVY_LOG" livy; then
     stop_bg livy 10
     die "start: Livy did not come up (log: $LIVY_LOG)"
   fi

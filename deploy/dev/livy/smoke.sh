@@ -6,11 +6,11 @@
 #   2. the file the batch wrote under hdfs:///user/USER is owned by USER
 #      (checked with the real hadoop fs CLI, not through Livy): impersonation
 #      really happened,
-#   3. POST /sessions is still refused the way Livy 0.7.1 without REPL jars
-#      refuses it (see livy.sh); if that changes, this says so.
+#   3. an interactive pyspark session reaches idle and a statement prints
+#      spark.range(1000).count() and Spark's user: "1000 USER".
 # Needs both started (hdfs.sh start; hdfs.sh mkhome USER; livy.sh start).
 # Prints timings; exits non-zero (with the tail of the Livy log) on the first
-# failure. Deletes the batch it created.
+# failure. Deletes the batch and the session it created.
 #
 #   deploy/dev/livy/smoke.sh [USER]     (LIVY_PORT, HDFS_PORT as for the start scripts)
 set -euo pipefail
@@ -35,6 +35,7 @@ fail() {
 }
 cleanup() {
   if [ -n "$BID" ]; then curl -s -X DELETE "${HDR[@]}" "$LIVY/batches/$BID" >/dev/null || true; fi
+  if [ -n "${SID:-}" ]; then curl -s -X DELETE "${HDR[@]}" "$LIVY/sessions/$SID" >/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -95,16 +96,24 @@ log "owner of the batch's file: $owner"
 curl -fsS -o /dev/null -X DELETE "${HDR[@]}" "$LIVY/batches/$BID"
 BID=""
 
-# 3. Interactive sessions: refused while no REPL jars exist (see livy.sh).
-code="$(curl -s -o /tmp/livy-smoke-session.$$ -w '%{http_code}' "${HDR[@]}" -X POST \
-  -d "{\"kind\":\"pyspark\",\"proxyUser\":\"$U\"}" "$LIVY/sessions")"
-body="$(cat /tmp/livy-smoke-session.$$)"
-rm -f /tmp/livy-smoke-session.$$
-if [ "$code" = 400 ] && [[ "$body" == *"Cannot find Livy REPL jars"* ]]; then
-  log "POST /sessions: $code $body (expected: no REPL jars for Livy 0.7.1 here)"
-else
-  sid="$(echo "$body" | json 'd.get("id", "")' 2>/dev/null || true)"
-  [ -n "$sid" ] && curl -s -X DELETE "${HDR[@]}" "$LIVY/sessions/$sid" >/dev/null
-  fail "POST /sessions answered $code $body; expected 400 'Cannot find Livy REPL jars' (did the Livy setup change? update livy.sh and this check)"
-fi
-log "OK: batch success, count 1000 as $U, output owned by $U; interactive sessions refused as documented"
+# 3. An interactive pyspark session runs a statement as USER.
+SID=""
+t0=$SECONDS
+resp="$(post /sessions "{\"kind\":\"pyspark\",\"proxyUser\":\"$U\"}")"
+SID="$(echo "$resp" | json 'd["id"]')"
+wait_state "$LIVY/sessions/$SID" idle 300 || fail "session $SID did not reach idle"
+log "session $SID idle after $((SECONDS - t0))s"
+st="$(post "/sessions/$SID/statements" '{"code":"print(spark.range(1000).count(), spark.sparkContext.sparkUser())"}' | json 'd["id"]')"
+t1=$SECONDS
+while :; do
+  stmt="$(curl -fsS "$LIVY/sessions/$SID/statements/$st")"
+  [ "$(echo "$stmt" | json 'd["state"]')" = available ] && break
+  ((SECONDS - t1 < 120)) || fail "statement $st not available after 120s: $stmt"
+  sleep 0.5
+done
+text="$(echo "$stmt" | json 'd["output"]["data"]["text/plain"]')"
+[ "$text" = "1000 $U" ] || fail "statement output '$text', expected '1000 $U'"
+log "statement: '$text' after $((SECONDS - t1))s"
+curl -fsS -o /dev/null -X DELETE "${HDR[@]}" "$LIVY/sessions/$SID"
+SID=""
+log "OK: batch success, count 1000 as $U, output owned by $U; pyspark session counted 1000 as $U"
