@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build dev dev-down test test-unit test-integration test-harness test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -44,13 +44,19 @@ vet:
 # Everything: unit tests (race detector on), integration tests against real
 # OpenLDAP, HDFS and JupyterHub, then end to end through the whole stack with
 # the real Sparkmagic.
-test: deps deps-browser vet test-unit test-integration test-e2e
+test: deps deps-browser vet test-unit test-integration test-harness test-e2e
 
 test-unit:
 	$(GO) test -race -count=1 ./...
 
 test-integration:
 	$(GO) test -tags integration -count=1 ./...
+
+# The test tooling itself: the Sparkmagic kernel driver against a fake Livy,
+# and the dev JupyterHub's API (its own instance). Not end to end.
+test-harness:
+	@bash deploy/dev/jupyterhub/hub.sh install >/dev/null
+	$(DEV_PY) -m pytest -q deploy/dev/harness
 
 # Starts the stack, runs the end-to-end suite and the admin UI's browser test
 # (headless Chromium), stops the stack (also on failure).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # JupyterHub + Sparkmagic for livygate's dev/test stack, on 127.0.0.1 only.
 #
-#   hub.sh install   venv + pinned packages + Sparkmagic's pysparkkernel (idempotent)
+#   hub.sh install   venv + pinned packages + Sparkmagic's pysparkkernel and sparkkernel (idempotent)
 #   hub.sh start     install if needed, start JupyterHub, wait for GET /hub/api/
 #   hub.sh stop      stop the JupyterHub this script started
 #   hub.sh status    exit 0 if running
@@ -84,18 +84,20 @@ stamp_value() {
   {
     sha256sum "$REQ" | cut -d' ' -f1
     "$VENV/bin/python" -c 'import sys; print(sys.version)'
-    echo "kernelspec-v1 pyc-v1 $JDATA"
+    echo "kernelspec-v2 pyc-v1 $JDATA"
   } | sha256sum | cut -d' ' -f1
 }
 
+# install_kernelspec: Sparkmagic's PySpark and Spark (Scala) kernels.
 install_kernelspec() {
-  local src
-  src="$("$VENV/bin/python" -c 'import os, sparkmagic; print(os.path.join(os.path.dirname(sparkmagic.__file__), "kernels", "pysparkkernel"))')"
+  local name src
   mkdir -p "$JDATA"
-  JUPYTER_DATA_DIR="$JDATA" "$VENV/bin/jupyter" kernelspec install --user --replace \
-    --name pysparkkernel "$src" >/dev/null 2>&1
-  # Pin the kernel to this venv's interpreter instead of whatever `python` is on PATH.
-  "$VENV/bin/python" - "$JDATA/kernels/pysparkkernel/kernel.json" "$VENV/bin/python" <<'EOF'
+  for name in pysparkkernel sparkkernel; do
+    src="$("$VENV/bin/python" -c 'import os, sys, sparkmagic; print(os.path.join(os.path.dirname(sparkmagic.__file__), "kernels", sys.argv[1]))' "$name")"
+    JUPYTER_DATA_DIR="$JDATA" "$VENV/bin/jupyter" kernelspec install --user --replace \
+      --name "$name" "$src" >/dev/null 2>&1
+    # Pin the kernel to this venv's interpreter instead of whatever `python` is on PATH.
+    "$VENV/bin/python" - "$JDATA/kernels/$name/kernel.json" "$VENV/bin/python" <<'EOF'
 import json, sys
 path, py = sys.argv[1], sys.argv[2]
 with open(path) as f:
@@ -104,6 +106,7 @@ spec["argv"][0] = py
 with open(path, "w") as f:
     json.dump(spec, f, indent=1)
 EOF
+  done
 }
 
 cmd_install() {

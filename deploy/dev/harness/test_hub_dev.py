@@ -4,7 +4,7 @@ Starts its own Hub instance (`jupyterhub-test`, free port, api_page_max_limit=2)
 with deploy/dev/jupyterhub/hub.sh beside any `make dev` Hub, checks pagination,
 user and token creation, token -> user, and refusals, then stops it.
 
-    .cache/dev/py/bin/python -m pytest -q deploy/dev/e2e/test_hub_api.py
+    .cache/dev/py/bin/python -m pytest -q deploy/dev/harness/test_hub_dev.py
 """
 
 import os

@@ -5,7 +5,7 @@ Sparkmagic 0.23 surfaces results and errors, before the real gateway/Livy exist.
 
 Run with the dev venv (installs it if needed):
     deploy/dev/jupyterhub/hub.sh install
-    .cache/dev/py/bin/python -m pytest -q deploy/dev/e2e/test_driver_fake.py
+    .cache/dev/py/bin/python -m pytest -q deploy/dev/harness/test_kernel_driver.py
 """
 
 import base64
