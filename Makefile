@@ -58,20 +58,26 @@ test-harness:
 	@bash deploy/dev/jupyterhub/hub.sh install >/dev/null
 	$(DEV_PY) -m pytest -q deploy/dev/harness
 
-# Starts the stack, runs the end-to-end suite and the admin UI's browser test
-# (headless Chromium), stops the stack (also on failure).
+# Starts the stack, runs the end-to-end suite and the two browser tests
+# (headless Chromium): the admin UI, and a real notebook (alice logs in to
+# JupyterHub with her LDAP password and runs a PySpark cell through livygate);
+# stops the stack (also on failure).
 BROWSER_TEST := $(GO) test -tags browser -count=1 -timeout 6m -run TestBrowserAdminUI ./gateway/ui/
+NOTEBOOK_TEST := $(GO) test -tags browser -count=1 -timeout 12m -run TestBrowserNotebook ./jupyterhub/
 test-e2e:
 	@bash deploy/dev/stack.sh start
 	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
 		$(BROWSER_TEST); rc2=$$?; \
-		bash deploy/dev/stack.sh down >/dev/null 2>&1; [ $$rc -ne 0 ] && exit $$rc; exit $$rc2
+		$(NOTEBOOK_TEST); rc3=$$?; \
+		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+		for r in $$rc $$rc2 $$rc3; do [ $$r -ne 0 ] && exit $$r; done; exit 0
 
-# The admin UI in headless Chromium against its own stack. `make screenshots`
-# does the same and refreshes docs/screenshots/*.png.
+# Both browser tests against their own stack. `make screenshots` does the
+# same and refreshes docs/screenshots/*.png.
 test-browser: deps-browser
 	@bash deploy/dev/stack.sh start
-	@set +e; $(BROWSER_TEST) -v; rc=$$?; bash deploy/dev/stack.sh down >/dev/null 2>&1; exit $$rc
+	@set +e; $(BROWSER_TEST) -v; rc=$$?; $(NOTEBOOK_TEST) -v; rc2=$$?; \
+		bash deploy/dev/stack.sh down >/dev/null 2>&1; [ $$rc -ne 0 ] && exit $$rc; exit $$rc2
 
 screenshots:
 	@UI_SCREENSHOTS=docs/screenshots $(MAKE) --no-print-directory test-browser

@@ -11,7 +11,10 @@
 #
 # Ports (environment, defaults in brackets): DEV_LDAP_PORT [3890],
 # HDFS_PORT [9820], HDFS_HTTP_PORT [9870], LIVY_PORT [8998],
-# DEV_HUB_PORT [8081], DEV_GATEWAY_PORT [8999].
+# DEV_HUB_PORT [8081] (the Hub and its REST API), DEV_HUB_PUBLIC_PORT [8000]
+# (configurable-http-proxy: where a person logs in to JupyterHub),
+# DEV_HUB_PROXY_API_PORT [8001], DEV_GATEWAY_PORT [8999]. DEV_HUB_NOTEBOOKS=0
+# runs the Hub API-only (no proxy, no single-user servers, no login).
 #
 # Every component logs to $DEV_CACHE/logs/<component>.log; a failure names
 # the log and prints its tail. The endpoints and demo credentials are written
@@ -28,6 +31,8 @@ DEV_LDAP_PORT="${DEV_LDAP_PORT:-3890}"
 DEV_GATEWAY_PORT="${DEV_GATEWAY_PORT:-8999}"
 export HDFS_PORT="${HDFS_PORT:-9820}" HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
 export LIVY_PORT="${LIVY_PORT:-8998}" DEV_HUB_PORT="${DEV_HUB_PORT:-8081}"
+export DEV_HUB_PUBLIC_PORT="${DEV_HUB_PUBLIC_PORT:-8000}" DEV_HUB_PROXY_API_PORT="${DEV_HUB_PROXY_API_PORT:-8001}"
+DEV_HUB_NOTEBOOKS="${DEV_HUB_NOTEBOOKS:-1}"
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
@@ -54,8 +59,12 @@ start_all() {
 	bash "$HERE/hdfs/hdfs.sh" start
 	log "Livy on 127.0.0.1:$LIVY_PORT"
 	bash "$HERE/livy/livy.sh" start
-	log "JupyterHub on 127.0.0.1:$DEV_HUB_PORT"
-	DEV_HUB_USERS="${DEMO_USERS// /,}" DEV_HUB_ADMINS=carol bash "$HERE/jupyterhub/hub.sh" start
+	log "JupyterHub on 127.0.0.1:$DEV_HUB_PORT (log in at 127.0.0.1:$DEV_HUB_PUBLIC_PORT)"
+	# Users log in with their LDAP password; their notebooks' Sparkmagic
+	# kernels reach the gateway with their own Hub token.
+	DEV_HUB_USERS="${DEMO_USERS// /,}" DEV_HUB_ADMINS=carol \
+		DEV_HUB_LDAP_URL="ldap://127.0.0.1:$DEV_LDAP_PORT" DEV_HUB_NOTEBOOKS="$DEV_HUB_NOTEBOOKS" \
+		DEV_HUB_GATEWAY_URL="http://127.0.0.1:$DEV_GATEWAY_PORT" bash "$HERE/jupyterhub/hub.sh" start
 	local hub_token_file
 	hub_token_file="$(bash "$HERE/jupyterhub/hub.sh" env | sed -n 's/^DEV_HUB_SERVICE_TOKEN_FILE=//p')"
 
@@ -169,6 +178,9 @@ write_stack_env() {
 STACK_GATEWAY_URL=http://127.0.0.1:${DEV_GATEWAY_PORT}
 STACK_LIVY_URL=http://127.0.0.1:${LIVY_PORT}
 STACK_HUB_URL=http://127.0.0.1:${DEV_HUB_PORT}
+STACK_HUB_PUBLIC_URL=http://127.0.0.1:${DEV_HUB_PUBLIC_PORT}
+STACK_HUB_PROXY_API_URL=http://127.0.0.1:${DEV_HUB_PROXY_API_PORT}
+STACK_HUB_NOTEBOOKS=${DEV_HUB_NOTEBOOKS}
 STACK_HUB_SERVICE_TOKEN_FILE=$1
 STACK_NAMENODE=127.0.0.1:${HDFS_PORT}
 STACK_HADOOP_CONF_DIR=${DEV_CACHE}/hdfs/conf
@@ -222,11 +234,14 @@ livygate dev stack is up (logs: $DEV_LOGS)
   gateway     $STACK_GATEWAY_URL     (Livy API; point Sparkmagic here)
   admin UI    $STACK_GATEWAY_URL/admin/ui/   (sign in as carol)
   Livy        $STACK_LIVY_URL     (behind the gateway; loopback only)
-  JupyterHub  $STACK_HUB_URL
+  JupyterHub  $STACK_HUB_PUBLIC_URL/   (log in with a demo user's LDAP password: JupyterLab
+              with PySpark and Spark kernels that reach the gateway with your Hub token)
+  Hub API     $STACK_HUB_URL/hub/api
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
   LDAP        $STACK_LDAP_URL
 
-Demo users (LDAP passwords, generated at first start):
+Demo users (LDAP passwords, generated at first start; the same logins for
+JupyterHub, the gateway and the admin UI):
   alice / $STACK_ALICE_PASSWORD     (analyst)
   bob   / $STACK_BOB_PASSWORD     (analyst)
   carol / $STACK_CAROL_PASSWORD     (admin: group livygate-admins)
