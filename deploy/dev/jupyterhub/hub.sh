@@ -69,6 +69,7 @@ CHP_DIR="$CACHE/chp"
 CHP_BIN="$CHP_DIR/node_modules/.bin/configurable-http-proxy"
 HOMES="$STATE/homes"
 SM_CONF_DIR="$STATE/sparkmagic"
+LAB_CONF_DIR="$STATE/jupyter-config"
 KERNELS="pysparkkernel sparkkernel"
 
 pick_python() {
@@ -208,8 +209,9 @@ cmd_install() {
 
 api_up() { curl -sf -m 2 "$URL/hub/api/" >/dev/null 2>&1; }
 
-# write_sparkmagic_config: the kernels' Sparkmagic config, deploy/sparkmagic/config.json
-# with the stack's gateway URL: auth JupyterHubToken, so no password anywhere.
+# write_sparkmagic_config: the kernels' Sparkmagic config (deploy/sparkmagic/config.json
+# with the stack's gateway URL: auth JupyterHubToken, so no password anywhere) and
+# JupyterLab's page config.
 write_sparkmagic_config() {
   [ -n "${DEV_HUB_GATEWAY_URL:-}" ] || die "DEV_HUB_NOTEBOOKS=1 needs DEV_HUB_GATEWAY_URL (livygate's URL)"
   mkdir -p "$SM_CONF_DIR"
@@ -225,6 +227,10 @@ for kind in ("kernel_python_credentials", "kernel_scala_credentials"):
 print(json.dumps(conf, indent=2))
 EOF
   mv -f "$SM_CONF_DIR/config.json.tmp" "$SM_CONF_DIR/config.json"
+  # JupyterLab: no "news" announcements fetched from the internet.
+  mkdir -p "$LAB_CONF_DIR/labconfig"
+  echo '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}' \
+    >"$LAB_CONF_DIR/labconfig/page_config.json"
 }
 
 # kill_strays: a proxy the Hub started (in its own session) that outlived it.
@@ -275,7 +281,7 @@ cmd_start() {
     if [ "$NOTEBOOKS" = 1 ]; then
       export DEV_HUB_NOTEBOOKS=1 DEV_HUB_PUBLIC_PORT="$PUBLIC_PORT" DEV_HUB_PROXY_API_PORT="$PROXY_API_PORT" \
         DEV_HUB_CHP="$CHP_BIN" DEV_HUB_SINGLEUSER="$VENV/bin/jupyterhub-singleuser" DEV_HUB_HOMES="$HOMES" \
-        DEV_HUB_JUPYTER_PATH="$JDATA" DEV_HUB_SPARKMAGIC_CONF_DIR="$SM_CONF_DIR" \
+        DEV_HUB_JUPYTER_PATH="$JDATA" DEV_HUB_JUPYTER_CONFIG_PATH="$LAB_CONF_DIR" DEV_HUB_SPARKMAGIC_CONF_DIR="$SM_CONF_DIR" \
         DEV_HUB_SPARKMAGIC_PYTHONPATH="$REPO_ROOT/deploy/sparkmagic"
     else
       unset DEV_HUB_NOTEBOOKS

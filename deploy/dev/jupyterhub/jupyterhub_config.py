@@ -33,6 +33,7 @@
 #   DEV_HUB_SINGLEUSER           path of jupyterhub-singleuser (the venv's)
 #   DEV_HUB_HOMES                folder of the per-user homes (<folder>/<user>)
 #   DEV_HUB_JUPYTER_PATH         JUPYTER_PATH of the single-user servers (holds the kernelspecs)
+#   DEV_HUB_JUPYTER_CONFIG_PATH  JUPYTER_CONFIG_PATH of the single-user servers
 #   DEV_HUB_SPARKMAGIC_CONF_DIR  SPARKMAGIC_CONF_DIR of the single-user servers
 #   DEV_HUB_SPARKMAGIC_PYTHONPATH  PYTHONPATH of the single-user servers (deploy/sparkmagic)
 
@@ -195,6 +196,10 @@ if notebooks:
     c.Spawner.cmd = [_need("DEV_HUB_SINGLEUSER")]
     c.Spawner.ip = "127.0.0.1"
     c.Spawner.default_url = "/lab"
+    if os.geteuid() == 0:
+        # Containers and CI often run everything as root; Jupyter refuses
+        # that unless told (the servers are loopback-only here).
+        c.Spawner.args = ["--allow-root"]
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     # Keep the servers in the Hub's process group, so stopping the Hub's
@@ -207,6 +212,8 @@ if notebooks:
         "SPARKMAGIC_CONF_DIR": _need("DEV_HUB_SPARKMAGIC_CONF_DIR"),
         "PYTHONPATH": _need("DEV_HUB_SPARKMAGIC_PYTHONPATH"),
         "JUPYTER_PATH": _need("DEV_HUB_JUPYTER_PATH"),
+        # labconfig/page_config.json: no announcements fetched from the internet.
+        "JUPYTER_CONFIG_PATH": _need("DEV_HUB_JUPYTER_CONFIG_PATH"),
         "PYTHONUNBUFFERED": "1",
     }
 else:
