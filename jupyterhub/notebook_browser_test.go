@@ -299,13 +299,19 @@ func TestBrowserNotebook(t *testing.T) {
 	}
 
 	// 5. Shut the notebook's kernel down from the page (Jupyter's own API with
-	// the page's XSRF cookie): Sparkmagic deletes its Livy session.
+	// the page's XSRF cookie): Sparkmagic deletes its Livy session. The
+	// notebook file goes too, so alice's home (kept in the cache) stays clean.
 	var shut string
 	run("kernel shutdown", 60*time.Second, chromedp.Evaluate(`(async () => {
 		const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '';
 		const h = {'X-XSRFToken': decodeURIComponent(xsrf)};
 		const ss = await (await fetch('/user/alice/api/sessions', {headers: h})).json();
-		for (const s of ss) await fetch('/user/alice/api/sessions/' + s.id, {method: 'DELETE', headers: h});
+		for (const s of ss) {
+			await fetch('/user/alice/api/sessions/' + s.id, {method: 'DELETE', headers: h});
+			if (/^Untitled\d*\.ipynb$/.test(s.path)) {
+				await fetch('/user/alice/api/contents/' + encodeURIComponent(s.path), {method: 'DELETE', headers: h});
+			}
+		}
 		return 'shut ' + ss.length;
 	})()`, &shut, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 	deadline := time.Now().Add(60 * time.Second)

@@ -234,8 +234,12 @@ livygate dev stack is up (logs: $DEV_LOGS)
   gateway     $STACK_GATEWAY_URL     (Livy API; point Sparkmagic here)
   admin UI    $STACK_GATEWAY_URL/admin/ui/   (sign in as carol)
   Livy        $STACK_LIVY_URL     (behind the gateway; loopback only)
-  JupyterHub  $STACK_HUB_PUBLIC_URL/   (log in with a demo user's LDAP password: JupyterLab
-              with PySpark and Spark kernels that reach the gateway with your Hub token)
+$(if [ "$STACK_HUB_NOTEBOOKS" = 1 ]; then
+		echo "  JupyterHub  $STACK_HUB_PUBLIC_URL/   (log in with a demo user's LDAP password: JupyterLab"
+		echo "              with PySpark and Spark kernels that reach the gateway with your Hub token)"
+	else
+		echo "  JupyterHub  API only (DEV_HUB_NOTEBOOKS=0): no login, no notebooks"
+	fi)
   Hub API     $STACK_HUB_URL/hub/api
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
   LDAP        $STACK_LDAP_URL
