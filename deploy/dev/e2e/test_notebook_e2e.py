@@ -19,7 +19,7 @@ import requests
 
 from kernel import SparkmagicKernel
 
-SECRET_KEY = "spark.livygate.demo.password"
+SECRET_KEY = "spark.myapp.db.conn"  # a key the masking pattern does not match
 RUN = uuid.uuid4().hex[:8]
 OUT = f"/user/alice/e2e-nb-{RUN}"
 
