@@ -74,6 +74,8 @@ screenshots:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./livy -run=NONE -fuzz=FuzzParsePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./livy -run=NONE -fuzz=FuzzEscapePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzItemNames -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzRewriteCreate -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzRedactJSON -fuzztime=$(FUZZTIME)
 
