@@ -85,6 +85,9 @@ var builtinKeyRules = []struct {
 	{regexp.MustCompile(`(?i)^spark\.yarn\.kerberos\.`), "Kerberos credentials are the cluster's, not the user's"},
 	{regexp.MustCompile(`(?i)(proxy[._-]?user|doas|impersonat)`), "the gateway sets the user the job runs as"},
 	{regexp.MustCompile(`(?i)^spark\.hadoop\.hadoop\.security\.`), "it changes how Hadoop decides who the user is"},
+	// Livy 0.9 refuses these itself; older Livy does not.
+	{regexp.MustCompile(`(?i)^spark\.submit\.deployMode$`), "Livy decides where the driver runs"},
+	{regexp.MustCompile(`(?i)^spark\.submit\.proxyUser\.`), "the gateway sets the user the job runs as"},
 }
 
 // javaUserProperty catches -Duser.name=…, which some Hadoop login paths read.
@@ -102,17 +105,24 @@ func (p *Policy) CheckConf(conf map[string]string) error {
 }
 
 func (p *Policy) checkEntry(key, value string) *Violation {
-	upperKey, upperValue := strings.ToUpper(key), strings.ToUpper(value)
+	upperKey := strings.ToUpper(key)
 	for _, name := range identityNames {
 		if strings.Contains(upperKey, name) {
 			return &Violation{key, "setting " + name + " would run the job as another user"}
 		}
-		if strings.Contains(upperValue, name) {
-			return &Violation{key, "its value sets " + name + ", which would run the job as another user"}
-		}
 	}
-	if javaUserProperty.MatchString(value) {
-		return &Violation{key, "its value sets -Duser.name, which would run the job as another user"}
+	// Any value may end up as JVM options or an environment variable, so
+	// every value is read as Spark will parse it too.
+	for _, form := range valueForms(value) {
+		upperValue := strings.ToUpper(form)
+		for _, name := range identityNames {
+			if strings.Contains(upperValue, name) {
+				return &Violation{key, "its value sets " + name + ", which would run the job as another user"}
+			}
+		}
+		if javaUserProperty.MatchString(form) {
+			return &Violation{key, "its value sets -Duser.name, which would run the job as another user"}
+		}
 	}
 	for _, r := range builtinKeyRules {
 		if r.re.MatchString(key) {
