@@ -57,7 +57,7 @@ func Default() Config {
 		},
 		Sync: Sync{LockFile: "/var/lib/livygate/sync.lock", History: 20},
 		Policy: Policy{
-			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
+			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|account\.?key|credential)`,
 		},
 		Tokens: Tokens{
 			Lifetime:     1440 * time.Minute,

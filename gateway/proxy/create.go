@@ -44,7 +44,7 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 	r = r.WithContext(context.WithValue(r.Context(), createKey{}, &plan))
 	p.forward(w, r, func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
-			return nil // Livy refused; nothing was created
+			return p.redactBody(resp, plan.secrets) // Livy refused; nothing was created
 		}
 		return p.verifyCreated(resp, res, &plan)
 	})
@@ -58,6 +58,8 @@ type createPlan struct {
 	// name is the session's unique Livy name: by it the gateway recognises
 	// its own create in Livy's answer, or finds it when Livy answers late.
 	name string
+	// secrets are the sensitive conf values sent, masked in Livy's answer.
+	secrets []string
 }
 
 type createKey struct{}
@@ -148,7 +150,11 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 	if err != nil {
 		return createPlan{}, http.StatusBadRequest, err
 	}
-	return createPlan{body: out, runAs: runAs, name: name}, 0, nil
+	var sent struct {
+		Conf map[string]string `json:"conf"`
+	}
+	_ = json.Unmarshal(req["conf"], &sent.Conf)
+	return createPlan{body: out, runAs: runAs, name: name, secrets: p.opts.Policy.SensitiveValues(sent.Conf)}, 0, nil
 }
 
 // verifyCreated checks that Livy's answer is the session this create made
@@ -238,35 +244,55 @@ func (p *Proxy) recoverCreate(w http.ResponseWriter, r *http.Request, plan *crea
 var recoverPoll = 250 * time.Millisecond
 
 // maxRewrite bounds a Livy answer the gateway reads to rewrite.
-const maxRewrite = 64 << 20
+var maxRewrite int64 = 64 << 20
 
-// redactBody masks secrets in a JSON answer.
+// redactBody masks secrets in Livy's answer, failing closed: an answer the
+// gateway cannot check (encoded, not JSON, JSON with trailing data, too
+// large) never reaches the client as it came.
 func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
-	if !isJSON(resp) {
-		return nil
-	}
 	if resp.Header.Get("Content-Encoding") != "" {
-		// Fail closed: an encoded body cannot be checked for secrets.
 		return &answerError{status: http.StatusBadGateway, msg: "Livy sent an encoded answer the gateway cannot inspect"}
+	}
+	if resp.ContentLength == 0 || resp.Request.Method == http.MethodHead {
+		return nil
 	}
 	body, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return replaceBody(resp, body, nil, nil)
+	}
+	if !isJSON(resp) {
+		// A Jetty error page, a proxy's HTML: its status stays, its words go.
+		status := resp.StatusCode
+		if status < 400 {
+			status = http.StatusBadGateway
+		}
+		return &answerError{status: status, msg: fmt.Sprintf("Livy answered %d with a body that is not JSON", resp.StatusCode)}
+	}
 	return replaceBody(resp, body, p.opts.Policy, secrets)
 }
 
 // readAnswer reads Livy's whole answer, in one allocation when Livy says how
-// long it is (the polling answers do).
+// long it is (the polling answers do). An answer over maxRewrite is refused,
+// never cut: a cut answer cannot be checked.
 func readAnswer(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	tooBig := &answerError{status: http.StatusBadGateway, msg: fmt.Sprintf("Livy's answer is larger than %d bytes", maxRewrite)}
 	var body []byte
 	var err error
-	if n := resp.ContentLength; n >= 0 && n <= maxRewrite {
+	switch n := resp.ContentLength; {
+	case n > maxRewrite:
+		return nil, tooBig
+	case n >= 0:
 		body = make([]byte, n)
 		_, err = io.ReadFull(resp.Body, body)
-	} else {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
+	default:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxRewrite+1))
+		if int64(len(body)) > maxRewrite {
+			return nil, tooBig
+		}
 	}
 	if err != nil {
 		return nil, &answerError{status: http.StatusBadGateway, msg: "reading Livy's answer: " + err.Error()}
@@ -278,10 +304,14 @@ func isJSON(resp *http.Response) bool {
 	return strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
 }
 
-// replaceBody sets resp's body to the redacted body. A body that is not JSON
-// is passed on as it came: it carries no conf the gateway knows to mask.
+// replaceBody sets resp's body to the redacted body (pol nil: as it is). A
+// body that is not exactly one JSON value is refused (fail closed).
 func replaceBody(resp *http.Response, body []byte, pol *policy.Policy, secrets []string) error {
-	if redacted, err := pol.RedactJSON(body, secrets); err == nil {
+	if pol != nil {
+		redacted, err := pol.RedactJSON(body, secrets)
+		if err != nil {
+			return &answerError{status: http.StatusBadGateway, msg: "Livy's answer is not JSON the gateway can check for secrets"}
+		}
 		body = redacted
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))

@@ -41,7 +41,7 @@ func (p *Proxy) list(w http.ResponseWriter, r *http.Request, res livy.Resource) 
 	sc := scope.From(r.Context())
 	p.forward(w, r, func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
-			return nil
+			return p.redactBody(resp, nil)
 		}
 		return p.filterList(resp, res, sc, from, size)
 	})

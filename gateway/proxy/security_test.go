@@ -275,3 +275,45 @@ func TestSlowCreateAnswersWhatLivyCreated(t *testing.T) {
 }
 
 func httputilProxy(u *url.URL) http.Handler { return httputil.NewSingleHostReverseProxy(u) }
+
+// Item 10: an answer the gateway cannot check for secrets never reaches the
+// client as it came: not JSON (a 5xx page), JSON with trailing data, or
+// over the size limit (never cut and passed as 200).
+func TestRedactionFailsClosed(t *testing.T) {
+	const secret = "hunter2-value"
+	fake := livytest.New()
+	t.Cleanup(fake.Close)
+	fake.Add("sessions", map[string]any{"proxyUser": "alice", "conf": map[string]any{"spark.db.password": secret}})
+	cases := map[string]func(w http.ResponseWriter){
+		"non-JSON 500": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(500)
+			_, _ = io.WriteString(w, "<pre>spark.db.password="+secret+"</pre>")
+		},
+		"trailing data": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":0,"from":0,"log":[]} {"conf":{"spark.db.password":"`+secret+`"}}`)
+		},
+		"too large": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":0,"from":0,"log":["`+strings.Repeat("x", 4096)+`"],"conf":{"spark.db.password":"`+secret+`"}}`)
+		},
+	}
+	defer proxy.SetMaxRewrite(2048)()
+	for name, answer := range cases {
+		odd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/sessions/0/log" {
+				answer(w)
+				return
+			}
+			u, _ := url.Parse(fake.URL())
+			httputilProxy(u).ServeHTTP(w, r)
+		}))
+		h := newHarnessFor(t, fake, odd.URL)
+		a := h.do("alice", http.MethodGet, "/sessions/0/log", nil)
+		if a.status/100 == 2 || strings.Contains(string(a.body), secret) || a.json(t)["msg"] == nil {
+			t.Errorf("%s: %d %s", name, a.status, a.body)
+		}
+		odd.Close()
+	}
+}
