@@ -25,6 +25,11 @@ import (
 func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource) {
 	sc := scope.From(r.Context())
 	body, status, err := p.readBody(r)
+	if status == http.StatusRequestEntityTooLarge {
+		sc.Refuse(err.Error())
+		p.tooLarge(w, r, r.Body)
+		return
+	}
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -109,11 +110,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > p.opts.MaxBodyBytes {
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
+		p.tooLarge(w, r, r.Body)
 		return
 	}
 	// Bodies without a Content-Length are cut at the same size (413 below).
-	r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes)
+	if r.ContentLength != 0 {
+		cb := &cappedBody{http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes), r.Body}
+		r.Body = cb
+		r = r.WithContext(context.WithValue(r.Context(), cappedKey{}, cb))
+	}
 	if msg := routingTrick(r); msg != "" {
 		sc.Refuse(msg)
 		respond.Error(w, r, http.StatusBadRequest, msg)
@@ -152,6 +157,35 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (p *Proxy) tooLargeMsg() string {
 	return fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes)
+}
+
+// cappedBody is a request body cut at MaxBodyBytes that still reaches the
+// body as the client sent it, to drain it. Closing it does nothing (the
+// transport closes a body it failed to send; the server closes it after the
+// answer), so the drain can still read.
+type cappedBody struct {
+	io.ReadCloser
+	orig io.ReadCloser
+}
+
+func (*cappedBody) Close() error { return nil }
+
+type cappedKey struct{}
+
+// drainMax bounds how much of an oversized body is read and dropped.
+const drainMax = 16 << 20
+
+// tooLarge answers 413 after reading and dropping a bounded amount of the
+// body: clients that write the whole body before reading (Python's urllib)
+// would otherwise get a connection reset instead of the answer. The
+// server's read timeout bounds the time this takes.
+func (p *Proxy) tooLarge(w http.ResponseWriter, r *http.Request, body io.Reader) {
+	if cb, ok := r.Context().Value(cappedKey{}).(*cappedBody); ok {
+		body = cb.orig
+	}
+	_, _ = io.CopyN(io.Discard, body, drainMax)
+	w.Header().Set("Connection", "close")
+	respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
 }
 
 // hasDotSegment reports "//", "/./" or "/../" anywhere in a path, which Livy's
@@ -406,7 +440,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.As(err, &tooBig):
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
+		p.tooLarge(w, r, r.Body)
 	case errors.As(err, &ae) && ae.livy:
 		respond.LivyError(w, ae.status, ae.msg)
 	case errors.As(err, &ae):

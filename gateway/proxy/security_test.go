@@ -1,11 +1,13 @@
 package proxy_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -315,5 +317,42 @@ func TestRedactionFailsClosed(t *testing.T) {
 			t.Errorf("%s: %d %s", name, a.status, a.body)
 		}
 		odd.Close()
+	}
+}
+
+// Item 7: a client that writes its whole oversized body before reading gets
+// the JSON 413, not a connection reset; with and without a Content-Length.
+func TestOversizedBodyWrittenWholeGets413(t *testing.T) {
+	h := newHarness(t)
+	id := h.createAs("alice", map[string]any{"kind": "pyspark"})
+	u, _ := url.Parse(h.gateway.URL)
+	big := strings.Repeat("x", 12<<20)
+	for _, tc := range []struct{ name, path, head, body string }{
+		{"content-length", "/sessions", fmt.Sprintf("Content-Length: %d\r\n", len(big)), big},
+		{"chunked create", "/sessions", "Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(big), big)},
+		{"chunked statement", fmt.Sprintf("/sessions/%d/statements", id), "Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(big), big)},
+	} {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		req := "POST " + tc.path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6cHc=\r\nContent-Type: application/json\r\n" + tc.head + "\r\n" + tc.body
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Errorf("%s: writing the body: %v", tc.name, err)
+			conn.Close()
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("%s: reading the answer: %v", tc.name, err)
+			conn.Close()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), `"msg"`) {
+			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, b)
+		}
+		conn.Close()
 	}
 }
