@@ -164,8 +164,14 @@ type Listen struct {
 	TLSCertFile       string        `yaml:"tls_cert_file"`
 	TLSKeyFile        string        `yaml:"tls_key_file"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections caps open client connections; MaxConnectionsPerClient
+	// caps them per client address, so one client cannot take them all.
+	MaxConnections          int           `yaml:"max_connections"`
+	MaxConnectionsPerClient int           `yaml:"max_connections_per_client"`
+	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes caps request bodies; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }

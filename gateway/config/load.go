@@ -22,11 +22,14 @@ const EnvPrefix = "LIVYGATE_"
 func Default() Config {
 	return Config{
 		Listen: Listen{
-			Address:           "127.0.0.1:8999",
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ShutdownTimeout:   30 * time.Second,
-			MaxBodyBytes:      1 << 20,
+			Address:                 "127.0.0.1:8999",
+			ReadHeaderTimeout:       10 * time.Second,
+			ReadTimeout:             60 * time.Second,
+			IdleTimeout:             120 * time.Second,
+			MaxConnections:          4096,
+			MaxConnectionsPerClient: 256,
+			ShutdownTimeout:         30 * time.Second,
+			MaxBodyBytes:            1 << 20,
 		},
 		Livy: Livy{
 			URL:           "http://127.0.0.1:8998",

@@ -99,8 +99,11 @@ func (l *Listen) validate(v *validator) {
 	if l.MaxBodyBytes <= 0 {
 		v.add("listen.max_body_bytes", "must be positive")
 	}
-	if l.ReadHeaderTimeout <= 0 || l.IdleTimeout <= 0 || l.ShutdownTimeout <= 0 {
-		v.add("listen", "read_header_timeout, idle_timeout and shutdown_timeout must be positive")
+	if l.ReadHeaderTimeout <= 0 || l.ReadTimeout <= 0 || l.IdleTimeout <= 0 || l.ShutdownTimeout <= 0 {
+		v.add("listen", "read_header_timeout, read_timeout, idle_timeout and shutdown_timeout must be positive")
+	}
+	if l.MaxConnections <= 0 || l.MaxConnectionsPerClient <= 0 {
+		v.add("listen", "max_connections and max_connections_per_client must be positive")
 	}
 }
 
