@@ -271,7 +271,7 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.L
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
 		// not be asked about a token the gateway can check itself.
 		chain = append(chain, auth.NewJWT(cfg.Auth.AdminGroup, func(t string) (string, []string, error) {
-			v, err := minter.Verify(t)
+			v, err := minter.VerifyLogin(t)
 			if err != nil {
 				return "", nil, err
 			}

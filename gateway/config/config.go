@@ -66,9 +66,15 @@ type Tokens struct {
 	GroupClaims []GroupClaim `yaml:"group_claims"`
 	// AdminsMayMintForOthers lets admins ask GET /token?user=NAME.
 	AdminsMayMintForOthers bool `yaml:"admins_may_mint_for_others"`
-	// AcceptBearer lets callers authenticate with a token the gateway minted.
-	AcceptBearer bool     `yaml:"accept_bearer"`
-	Delivery     Delivery `yaml:"delivery"`
+	// AcceptBearer lets callers authenticate with a token the gateway minted
+	// whose aud holds LoginAudience.
+	AcceptBearer bool `yaml:"accept_bearer"`
+	// LoginAudience is the gateway's own audience: a token logs in to the
+	// gateway only with it. Minted tokens carry it only with
+	// MintedTokensLogIn, so a token for the S3 proxy is no gateway login.
+	LoginAudience     string   `yaml:"login_audience"`
+	MintedTokensLogIn bool     `yaml:"minted_tokens_log_in"`
+	Delivery          Delivery `yaml:"delivery"`
 }
 
 // Key is a PEM private key in a file or an environment variable, and the
