@@ -118,11 +118,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	var adminUI http.Handler
 	if cfg.Store.Path != "" {
 		st, err := store.OpenSQLite(context.Background(), cfg.Store.Path, store.Options{
-			QueueSize: cfg.Store.QueueSize,
-			MaxAge:    cfg.Store.Retention.MaxAge,
-			MaxEvents: cfg.Store.Retention.MaxEvents,
-			MaxRuns:   cfg.Store.Retention.MaxRuns,
-			Log:       log,
+			QueueSize:          cfg.Store.QueueSize,
+			MaxAge:             cfg.Store.Retention.MaxAge,
+			MaxEvents:          cfg.Store.Retention.MaxEvents,
+			MaxAnonymousEvents: cfg.Store.Retention.MaxAnonymousEvents,
+			MaxRuns:            cfg.Store.Retention.MaxRuns,
+			Log:                log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store.path: %w", err)

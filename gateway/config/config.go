@@ -45,7 +45,10 @@ type Store struct {
 type Retention struct {
 	MaxAge    time.Duration `yaml:"max_age"`
 	MaxEvents int           `yaml:"max_events"`
-	MaxRuns   int           `yaml:"max_runs"`
+	// MaxAnonymousEvents keeps refusals without a user apart, so they cannot
+	// push authenticated users' events out.
+	MaxAnonymousEvents int `yaml:"max_anonymous_events"`
+	MaxRuns            int `yaml:"max_runs"`
 }
 
 // Tokens is the JWT minter: per-user tokens for downstream S3 authorization,

@@ -76,7 +76,7 @@ func Default() Config {
 		Store: Store{
 			Path:      "/var/lib/livygate/livygate.db",
 			QueueSize: 10000,
-			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxRuns: 1000},
+			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxAnonymousEvents: 100_000, MaxRuns: 1000},
 		},
 	}
 }

@@ -241,8 +241,8 @@ func (s *Store) validate(v *validator) {
 		v.add("store.queue_size", "must be positive")
 	}
 	r := s.Retention
-	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxRuns < 0 {
-		v.add("store.retention", "max_age, max_events and max_runs must not be negative (0 keeps everything)")
+	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxAnonymousEvents < 0 || r.MaxRuns < 0 {
+		v.add("store.retention", "max_age, max_events, max_anonymous_events and max_runs must not be negative (0 keeps everything)")
 	}
 }
 
