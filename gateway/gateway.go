@@ -77,7 +77,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	if resolver != nil {
-		pol.ShowReferences(resolver.Masks)
+		pol.ShowReferences(resolver.Masks, resolver.MasksFor)
 	}
 	groupsOf := groupsLookup(directory)
 	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)

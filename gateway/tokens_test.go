@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -301,5 +302,28 @@ func TestS3TokenIsNoGatewayLogin(t *testing.T) {
 	m, _ := on.gw.minter.Mint("alice", nil)
 	if st, b := on.do("Bearer "+m.Token, http.MethodGet, "/sessions", nil); st != http.StatusOK {
 		t.Errorf("with minted_tokens_log_in: %d %s", st, b)
+	}
+}
+
+// Issue 11, item 9: masking is no oracle. A user who may not use a secret
+// who echoes a guessed value gets it back as written, not as its reference;
+// a user who may use it sees the reference.
+func TestMaskingConfirmsNoGuess(t *testing.T) {
+	h := newTokenHarness(t, "none")
+	for user, want := range map[string]string{"bob": dbPassword, "alice": "secret@db-password"} {
+		who := h.bearer(user, "etl")
+		st, body := h.do(who, http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
+		if st != http.StatusCreated {
+			t.Fatalf("%s create: %d %s", user, st, body)
+		}
+		var s struct{ ID int }
+		_ = json.Unmarshal(body, &s)
+		st, body = h.do(who, http.MethodPost, fmt.Sprintf("/sessions/%d/statements", s.ID), map[string]any{"code": dbPassword})
+		if st != http.StatusCreated || !strings.Contains(string(body), "result of "+want) {
+			t.Errorf("%s echoing the value: %d %s, want %q", user, st, body, want)
+		}
+		if user == "bob" && strings.Contains(string(body), "secret@") {
+			t.Errorf("bob learns the secret's name: %s", body)
+		}
 	}
 }

@@ -206,7 +206,7 @@ func (p *Proxy) acceptCreated(ctx context.Context, s *livy.Session, body []byte,
 	o := p.ownerOf(s)
 	p.owners.put(res, s.ID, o.user)
 	body = renameInBody(body, plan.name, plan.runAs, sc.Identity.User)
-	if redacted, err := p.opts.Policy.RedactJSON(body, o.secrets); err == nil {
+	if redacted, err := p.policyFor(sc).RedactJSON(body, o.secrets); err == nil {
 		body = redacted
 	} else {
 		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer cannot be checked for secrets"}
@@ -276,7 +276,7 @@ func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
 		}
 		return &answerError{status: status, msg: fmt.Sprintf("Livy answered %d with a body that is not JSON", resp.StatusCode)}
 	}
-	return replaceBody(resp, body, p.opts.Policy, secrets)
+	return replaceBody(resp, body, p.policyFor(scope.From(resp.Request.Context())), secrets)
 }
 
 // readAnswer reads Livy's whole answer, in one allocation when Livy says how

@@ -64,6 +64,7 @@ func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Sco
 		return &answerError{status: http.StatusBadGateway, msg: "Livy's list answer is not a list"}
 	}
 	mine := make([]json.RawMessage, 0, len(page.Sessions))
+	pol := p.policyFor(sc)
 	for _, raw := range page.Sessions {
 		var s livy.Session
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -75,7 +76,7 @@ func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Sco
 			continue
 		}
 		raw = renameInBody(raw, s.SessionName(), o.user, sc.Identity.User)
-		redacted, err := p.opts.Policy.RedactJSON(raw, o.secrets)
+		redacted, err := pol.RedactJSON(raw, o.secrets)
 		if err != nil {
 			return &answerError{status: http.StatusBadGateway, msg: "Livy's list holds an item that is not JSON"}
 		}

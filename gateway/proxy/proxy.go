@@ -335,10 +335,18 @@ func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *s
 		return &answerError{status: http.StatusNotFound, msg: lp.Resource.NotFoundMessage(lp.Item), livy: true}
 	}
 	body = renameInBody(body, s.SessionName(), user, sc.Identity.User)
-	return replaceBody(resp, body, p.opts.Policy, p.opts.Policy.SensitiveValues(s.Conf))
+	return replaceBody(resp, body, p.policyFor(sc), p.opts.Policy.SensitiveValues(s.Conf))
 }
 
 var errNotFound = errors.New("no such session")
+
+// policyFor is the redaction policy for answers to the request's caller.
+func (p *Proxy) policyFor(sc *scope.Scope) *policy.Policy {
+	if sc == nil || sc.Identity == nil {
+		return p.opts.Policy
+	}
+	return p.opts.Policy.ForCaller(sc.Identity.User, sc.Identity.Groups, sc.Identity.Admin)
+}
 
 func (p *Proxy) ownerOf(s *livy.Session) owner {
 	return owner{
