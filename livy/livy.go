@@ -94,11 +94,27 @@ const MethodOverrideParam = "_method"
 // EscapePath escapes every segment of an unescaped path, ';' and '%'
 // included, so Livy gets each segment as one literal segment.
 func EscapePath(path string) string {
+	if plainPath(path) {
+		return path // the polls: nothing to escape, nothing to allocate
+	}
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
+}
+
+// plainPath reports a path of unreserved characters and '/' only.
+func plainPath(path string) bool {
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '/', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Session holds the fields of a Livy session or batch object the gateway

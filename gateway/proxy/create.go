@@ -204,7 +204,7 @@ func (p *Proxy) acceptCreated(ctx context.Context, s *livy.Session, body []byte,
 		return &answerError{status: http.StatusBadGateway, msg: msg}
 	}
 	o := p.ownerOf(s)
-	p.owners.put(res, s.ID, o.user)
+	p.owners.put(res, s.ID, o)
 	body = renameInBody(body, plan.name, plan.runAs, sc.Identity.User)
 	if redacted, err := p.policyFor(sc).RedactJSON(body, o.secrets); err == nil {
 		body = redacted

@@ -71,7 +71,7 @@ func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Sco
 			return &answerError{status: http.StatusBadGateway, msg: "Livy's list holds an item that is not a session"}
 		}
 		o := p.ownerOf(&s)
-		p.owners.put(res, s.ID, o.user)
+		p.owners.put(res, s.ID, o)
 		if !sc.Identity.Admin && o.user != sc.Identity.User {
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 )
@@ -79,24 +78,42 @@ func shownName(raw, sessionUser, caller string) (shown *string, ok bool) {
 }
 
 // renameInBody rewrites the top-level "name" of a Livy session object for
-// the caller. Livy writes a name as a plain JSON string, and valid names need
-// no escaping, so the exact bytes `"name":"<raw>"` are the field itself; a
-// string value elsewhere could only hold them escaped.
+// the caller. Livy writes a name as a plain JSON string, and the names the
+// gateway gives need no escaping, so the exact bytes `"name":"<raw>"` are
+// the field itself; a string value elsewhere could only hold them escaped.
 func renameInBody(body []byte, raw, sessionUser, caller string) []byte {
 	shown, ok := shownName(raw, sessionUser, caller)
-	if !ok {
+	if !ok || !plainName(raw) {
 		return body
 	}
-	from, _ := json.Marshal(raw)
-	to := []byte("null")
-	if shown != nil {
-		to, _ = json.Marshal(*shown)
+	const key = `"name":"`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return body
 	}
-	for _, sep := range []string{`"name":`, `"name" : `} {
-		old := append([]byte(sep), from...)
-		if bytes.Contains(body, old) {
-			return bytes.Replace(body, old, append([]byte(sep), to...), 1)
+	rest := body[i+len(key):]
+	if len(rest) <= len(raw) || string(rest[:len(raw)]) != raw || rest[len(raw)] != '"' {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	out = append(out, body[:i+len(`"name":`)]...)
+	if shown == nil {
+		out = append(out, "null"...)
+	} else {
+		out = append(out, '"')
+		out = append(out, *shown...)
+		out = append(out, '"')
+	}
+	return append(out, rest[len(raw)+1:]...)
+}
+
+// plainName reports a name JSON writes as it is (printable ASCII, no quote
+// or backslash).
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
 		}
 	}
-	return body
+	return true
 }

@@ -28,6 +28,14 @@ func FuzzItemNames(f *testing.F) {
 			if shown, ok := shownName(livyName("alice", item), "alice", "alice"); !ok || shown == nil || *shown != item {
 				t.Fatalf("name %q shows as %v", item, shown)
 			}
+			body := `{"id":1,"name":"alice~` + item + `","log":["name:\"alice~` + item + `\""]}`
+			want := `{"id":1,"name":"` + item + `","log":["name:\"alice~` + item + `\""]}`
+			if got := string(renameInBody([]byte(body), livyName("alice", item), "alice", "alice")); got != want {
+				t.Fatalf("renamed %s as %s", body, got)
+			}
+			if got := string(renameInBody([]byte(body), livyName("alice", item), "alice", "carol")); got != body {
+				t.Fatalf("renamed for an admin: %s", got)
+			}
 		}
 		id := &auth.Identity{User: "alice", Admin: admin}
 		target, ok := (&Proxy{}).resolveItem(id, item)

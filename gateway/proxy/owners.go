@@ -33,7 +33,7 @@ type cacheKey struct {
 }
 
 type cached struct {
-	user    string
+	owner
 	expires time.Time
 }
 
@@ -41,20 +41,20 @@ func newOwnerCache(ttl time.Duration, maxEntries int, now func() time.Time) *own
 	return &ownerCache{ttl: ttl, maxEntries: maxEntries, now: now, m: map[cacheKey]cached{}}
 }
 
-func (c *ownerCache) get(res livy.Resource, id int) (string, bool) {
+func (c *ownerCache) get(res livy.Resource, id int) (owner, bool) {
 	if c.ttl <= 0 {
-		return "", false
+		return owner{}, false
 	}
 	c.mu.RLock()
 	e, ok := c.m[cacheKey{res, id}]
 	c.mu.RUnlock()
 	if !ok || c.now().After(e.expires) {
-		return "", false
+		return owner{}, false
 	}
-	return e.user, true
+	return e.owner, true
 }
 
-func (c *ownerCache) put(res livy.Resource, id int, user string) {
+func (c *ownerCache) put(res livy.Resource, id int, o owner) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -63,7 +63,7 @@ func (c *ownerCache) put(res livy.Resource, id int, user string) {
 	if len(c.m) >= c.maxEntries {
 		c.pruneLocked()
 	}
-	c.m[cacheKey{res, id}] = cached{user: user, expires: c.now().Add(c.ttl)}
+	c.m[cacheKey{res, id}] = cached{owner: o, expires: c.now().Add(c.ttl)}
 }
 
 func (c *ownerCache) evict(res livy.Resource, id int) {

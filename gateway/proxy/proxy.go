@@ -247,9 +247,9 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 	}
 	id, isID := livy.ParseID(target)
 	if isID && r.Method == http.MethodGet && lp.Rest == "" {
-		if user, hit := p.owners.get(lp.Resource, id); hit && (user == sc.Identity.User || sc.Identity.Admin) {
-			sc.ProxyUser = user
-			p.forwardItem(w, r, lp, id, nil)
+		if o, hit := p.owners.get(lp.Resource, id); hit && (o.user == sc.Identity.User || sc.Identity.Admin) {
+			sc.ProxyUser = o.user
+			p.forwardItem(w, r, lp, id, o.secrets)
 			return
 		}
 	}
@@ -273,7 +273,7 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 		notFound()
 		return
 	}
-	p.owners.put(lp.Resource, s.ID, o.user)
+	p.owners.put(lp.Resource, s.ID, o)
 	p.forwardItem(w, r, lp, s.ID, o.secrets)
 }
 
@@ -311,31 +311,39 @@ func (p *Proxy) forwardItem(w http.ResponseWriter, r *http.Request, lp livy.Path
 			p.owners.evict(lp.Resource, id)
 		}
 		if r.Method == http.MethodGet && lp.Rest == "" && resp.StatusCode == http.StatusOK {
-			return p.checkItemAnswer(resp, lp, id, sc)
+			return p.checkItemAnswer(resp, lp, id, sc, secrets)
 		}
 		return p.redactBody(resp, secrets)
 	})
 }
 
 // checkItemAnswer returns Livy's session object only when it is the
-// caller's: the answer decides, whatever the cache said.
-func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *scope.Scope) error {
+// caller's: the answer decides, whatever the cache said. Sensitive conf
+// keys are masked by name in any case; secrets are the session's values to
+// mask where Livy echoes them.
+func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *scope.Scope, secrets []string) error {
 	body, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
-	var s livy.Session
+	var s struct { // the fields that decide, not the conf: polls stay cheap
+		ID        int     `json:"id"`
+		Name      *string `json:"name"`
+		Owner     *string `json:"owner"`
+		ProxyUser *string `json:"proxyUser"`
+	}
 	if err := json.Unmarshal(body, &s); err != nil || s.ID != id {
 		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer is not the session asked for"}
 	}
-	user := s.User()
+	head := livy.Session{ID: s.ID, Name: s.Name, Owner: s.Owner, ProxyUser: s.ProxyUser}
+	user := head.User()
 	if !sc.Identity.Admin && user != sc.Identity.User {
 		p.owners.evict(lp.Resource, id)
 		sc.Refuse("not the owner")
 		return &answerError{status: http.StatusNotFound, msg: lp.Resource.NotFoundMessage(lp.Item), livy: true}
 	}
-	body = renameInBody(body, s.SessionName(), user, sc.Identity.User)
-	return replaceBody(resp, body, p.policyFor(sc), p.opts.Policy.SensitiveValues(s.Conf))
+	body = renameInBody(body, head.SessionName(), user, sc.Identity.User)
+	return replaceBody(resp, body, p.policyFor(sc), secrets)
 }
 
 var errNotFound = errors.New("no such session")
