@@ -94,6 +94,14 @@ func TestMethodOverrideNeverReachesLivy(t *testing.T) {
 	if h.livy.Count("sessions") != 2 {
 		t.Error("a session is gone")
 	}
+	// Scalatra also reads the override from headers: none reaches Livy.
+	for _, hdr := range []string{"X-HTTP-Method-Override", "X-Method-Override", "X-HTTP-Method"} {
+		a := h.do("alice", http.MethodPost, fmt.Sprintf("/sessions/%d/statements", alices), map[string]any{"code": "1"}, hdr, "DELETE")
+		expectStatus(t, a, http.StatusCreated)
+		if got := h.livy.Last().Header.Get(hdr); got != "" {
+			t.Errorf("Livy received %s: %s", hdr, got)
+		}
+	}
 }
 
 // Item 2, second half: a Livy that answers a create with something else (a
