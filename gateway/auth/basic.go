@@ -161,8 +161,11 @@ func entryLockKey(dn string) string {
 	if dn == "" {
 		return ""
 	}
-	return "\x00entry:" + strings.ToLower(dn)
+	return entryKeyPrefix + strings.ToLower(dn)
 }
+
+// entryKeyPrefix keeps entry keys apart from typed names in the lockout.
+const entryKeyPrefix = "\x00entry:"
 
 func (b *Basic) failure(user, addr string, now time.Time) {
 	if b.lockout == nil {
@@ -174,8 +177,12 @@ func (b *Basic) failure(user, addr string, now time.Time) {
 		if log == nil {
 			log = logrus.StandardLogger()
 		}
+		field, who := "user", user
+		if dn, ok := strings.CutPrefix(user, entryKeyPrefix); ok {
+			field, who = "entry", dn
+		}
 		log.WithFields(logrus.Fields{
-			"user":        user,
+			field:         who,
 			"client_addr": addr,
 			"retry_after": locked.RetryAfter.String(),
 		}).Warn("auth: too many failed logins; locked")
