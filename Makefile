@@ -92,8 +92,11 @@ screenshots:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./livy -run=NONE -fuzz=FuzzParsePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./livy -run=NONE -fuzz=FuzzEscapePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzItemNames -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzRewriteCreate -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzRedactJSON -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzSparkOptions -fuzztime=$(FUZZTIME)
 
 # Benchmarks: gateway vs a bare reverse proxy under load from a second
 # process (wrk), cached vs cold LDAP login, token mints and the JWKS, the
