@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -269,12 +270,17 @@ func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
 		return replaceBody(resp, body, nil, nil)
 	}
 	if !isJSON(resp) {
-		// A Jetty error page, a proxy's HTML: its status stays, its words go.
+		// A Jetty error page, a proxy's HTML: its status stays, its words go,
+		// except a 4xx page's title (Livy's CSRF filter says what is missing).
 		status := resp.StatusCode
 		if status < 400 {
 			status = http.StatusBadGateway
 		}
-		return &answerError{status: status, msg: fmt.Sprintf("Livy answered %d with a body that is not JSON", resp.StatusCode)}
+		msg := fmt.Sprintf("Livy answered %d with a body that is not JSON", resp.StatusCode)
+		if reason := errorPageReason(body); reason != "" && status < 500 {
+			msg = fmt.Sprintf("Livy answered %d: %s", status, reason)
+		}
+		return &answerError{status: status, msg: msg}
 	}
 	return replaceBody(resp, body, p.policyFor(scope.From(resp.Request.Context())), secrets)
 }
@@ -303,6 +309,25 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 		return nil, &answerError{status: http.StatusBadGateway, msg: "reading Livy's answer: " + err.Error()}
 	}
 	return body, nil
+}
+
+// pageTitle is an HTML error page's title, as Jetty writes it: "Error 400 <reason>".
+var pageTitle = regexp.MustCompile(`(?is)<title>\s*(?:error\s+\d{3}\s+)?([^<]{1,200})</title>`)
+
+// errorPageReason is the reason in an error page's title, printable ASCII
+// only, or "".
+func errorPageReason(body []byte) string {
+	m := pageTitle.FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	reason := strings.Join(strings.Fields(string(m[1])), " ")
+	for _, r := range reason {
+		if r < ' ' || r > '~' {
+			return ""
+		}
+	}
+	return reason
 }
 
 func isJSON(resp *http.Response) bool {

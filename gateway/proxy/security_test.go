@@ -364,3 +364,36 @@ func TestOversizedBodyWrittenWholeGets413(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// A non-JSON 4xx from Livy (its CSRF filter's Jetty page) reaches the client
+// as {"msg"} with Livy's status and the page's reason; a non-JSON 5xx keeps
+// only its status.
+func TestNonJSONErrorsBecomeLivyStyleJSON(t *testing.T) {
+	fake := livytest.New()
+	t.Cleanup(fake.Close)
+	page := func(status int, title string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html;charset=iso-8859-1")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, "<html><head><title>"+title+"</title></head><body><h2>HTTP ERROR</h2></body></html>")
+		}
+	}
+	cases := []struct {
+		status int
+		title  string
+		want   string
+	}{
+		{400, "Error 400 Missing Required Header for CSRF protection.", "Livy answered 400: Missing Required Header for CSRF protection."},
+		{404, "Error 404 Not Found", "Livy answered 404: Not Found"},
+		{500, "Error 500 java.lang.NullPointerException at secret.Place", "Livy answered 500 with a body that is not JSON"},
+	}
+	for _, c := range cases {
+		odd := httptest.NewServer(page(c.status, c.title))
+		h := newHarnessFor(t, fake, odd.URL)
+		a := h.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
+		if a.status != c.status || a.json(t)["msg"] != c.want {
+			t.Errorf("Livy %d %q: got %d %s, want %d %q", c.status, c.title, a.status, a.body, c.status, c.want)
+		}
+		odd.Close()
+	}
+}
