@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down test test-unit test-integration test-harness test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build dev dev-down lint test test-unit test-integration test-harness test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -41,10 +41,22 @@ vet:
 	$(GO) vet -tags bench ./...
 	$(GO) vet -tags browser ./...
 
+# Linters: staticcheck (pinned, built into the cache) over every build tag,
+# and shellcheck (Debian) over every shell script. Both must be clean.
+STATICCHECK := $(CACHE)/tools/staticcheck
+STATICCHECK_VERSION := v0.8.2
+$(STATICCHECK):
+	GOBIN=$(abspath $(CACHE)/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(STATICCHECK)
+	$(STATICCHECK) -tags "integration bench browser" ./...
+	@command -v shellcheck >/dev/null || { . deploy/dev/common.sh && apt_install shellcheck; }
+	shellcheck -x $$(git ls-files '*.sh') .ci/run
+
 # Everything: unit tests (race detector on), integration tests against real
 # OpenLDAP, HDFS and JupyterHub, then end to end through the whole stack with
 # the real Sparkmagic.
-test: deps deps-browser vet test-unit test-integration test-harness test-e2e
+test: deps deps-browser vet lint test-unit test-integration test-harness test-e2e
 
 test-unit:
 	$(GO) test -race -count=1 ./...
@@ -86,8 +98,11 @@ screenshots:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./livy -run=NONE -fuzz=FuzzParsePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./livy -run=NONE -fuzz=FuzzEscapePath -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzItemNames -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/proxy -run=NONE -fuzz=FuzzRewriteCreate -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzRedactJSON -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/policy -run=NONE -fuzz=FuzzSparkOptions -fuzztime=$(FUZZTIME)
 
 # Benchmarks: gateway vs a bare reverse proxy under load from a second
 # process (wrk), cached vs cold LDAP login, token mints and the JWKS, the

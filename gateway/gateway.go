@@ -77,7 +77,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	if resolver != nil {
-		pol.ShowReferences(resolver.Masks)
+		pol.ShowReferences(resolver.Masks, resolver.MasksFor)
 	}
 	groupsOf := groupsLookup(directory)
 	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)
@@ -118,11 +118,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	var adminUI http.Handler
 	if cfg.Store.Path != "" {
 		st, err := store.OpenSQLite(context.Background(), cfg.Store.Path, store.Options{
-			QueueSize: cfg.Store.QueueSize,
-			MaxAge:    cfg.Store.Retention.MaxAge,
-			MaxEvents: cfg.Store.Retention.MaxEvents,
-			MaxRuns:   cfg.Store.Retention.MaxRuns,
-			Log:       log,
+			QueueSize:          cfg.Store.QueueSize,
+			MaxAge:             cfg.Store.Retention.MaxAge,
+			MaxEvents:          cfg.Store.Retention.MaxEvents,
+			MaxAnonymousEvents: cfg.Store.Retention.MaxAnonymousEvents,
+			MaxRuns:            cfg.Store.Retention.MaxRuns,
+			Log:                log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store.path: %w", err)
@@ -271,7 +272,7 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.L
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
 		// not be asked about a token the gateway can check itself.
 		chain = append(chain, auth.NewJWT(cfg.Auth.AdminGroup, func(t string) (string, []string, error) {
-			v, err := minter.Verify(t)
+			v, err := minter.VerifyLogin(t)
 			if err != nil {
 				return "", nil, err
 			}

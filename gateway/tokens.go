@@ -67,6 +67,7 @@ func NewMinter(cfg config.Tokens, now func() time.Time) (*token.Minter, error) {
 	}
 	opts := token.Options{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Lifetime: cfg.Lifetime,
+		LoginAudience: cfg.LoginAudience, MintLogin: cfg.MintedTokensLogIn,
 		UserClaims: cfg.UserClaims, Now: now,
 	}
 	for _, g := range cfg.GroupClaims {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ type tokenHarness struct {
 // newTokenHarness runs the whole gateway, built from a configuration as
 // `serve` builds it, in front of the fake Livy: tokens delivered in conf,
 // secrets from a directory. Callers log in with tokens the gateway minted.
-func newTokenHarness(t *testing.T, mode string) *tokenHarness {
+func newTokenHarness(t *testing.T, mode string, opts ...func(*config.Config)) *tokenHarness {
 	t.Helper()
 	dir := t.TempDir()
 	_, pem, err := token.Generate("ES256")
@@ -86,11 +87,12 @@ func newTokenHarness(t *testing.T, mode string) *tokenHarness {
 	cfg.Store.Path = filepath.Join(dir, "livygate.db")
 	cfg.Tokens = config.Tokens{
 		Enabled: true, Issuer: "https://livygate.test", Audience: []string{"s3-proxy"},
-		Lifetime:     60 * 60e9,
-		SigningKey:   config.Key{File: keyFile, Algorithm: "ES256"},
-		GroupClaims:  []config.GroupClaim{{Name: "groups", Format: "array"}},
-		AcceptBearer: true,
-		Delivery:     config.Delivery{Mode: mode, ConfKeys: []string{"spark.plugin.s3.jwt"}},
+		Lifetime:          60 * 60e9,
+		SigningKey:        config.Key{File: keyFile, Algorithm: "ES256"},
+		GroupClaims:       []config.GroupClaim{{Name: "groups", Format: "array"}},
+		AcceptBearer:      true,
+		MintedTokensLogIn: true, // the harness logs in with minted tokens
+		Delivery:          config.Delivery{Mode: mode, ConfKeys: []string{"spark.plugin.s3.jwt"}},
 	}
 	cfg.Secrets = config.Secrets{
 		Prefix: "secret@", Provider: "dir", Dir: secretsDir,
@@ -98,6 +100,9 @@ func newTokenHarness(t *testing.T, mode string) *tokenHarness {
 			"db-password": {Users: []string{"alice"}},
 			"api-key":     {Groups: []string{"analysts"}},
 		},
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	logs := &lockedBuffer{}
 	log, closeLog := logging.New(cfg.Log, logs)
@@ -272,4 +277,53 @@ func keysOf(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Issue 11, item 11: a token whose audience is only the downstream S3 proxy
+// is no gateway login, not even an admin's (API or admin UI); with
+// minted_tokens_log_in the minted ones carry the gateway's audience.
+func TestS3TokenIsNoGatewayLogin(t *testing.T) {
+	h := newTokenHarness(t, "none", func(c *config.Config) { c.Tokens.MintedTokensLogIn = false })
+	for _, user := range []string{"alice", "carol"} {
+		m, err := h.gw.minter.Mint(user, []string{"livygate-admins"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.gw.minter.Verify(m.Token); err != nil {
+			t.Fatalf("the S3 proxy's check fails: %v", err)
+		}
+		for _, path := range []string{"/sessions", "/token", "/admin/ui/", "/admin/sync"} {
+			if st, b := h.do("Bearer "+m.Token, http.MethodGet, path, nil); st == http.StatusOK {
+				t.Errorf("%s's S3 token opens %s: %d %s", user, path, st, b)
+			}
+		}
+	}
+	on := newTokenHarness(t, "none")
+	m, _ := on.gw.minter.Mint("alice", nil)
+	if st, b := on.do("Bearer "+m.Token, http.MethodGet, "/sessions", nil); st != http.StatusOK {
+		t.Errorf("with minted_tokens_log_in: %d %s", st, b)
+	}
+}
+
+// Issue 11, item 9: masking is no oracle. A user who may not use a secret
+// who echoes a guessed value gets it back as written, not as its reference;
+// a user who may use it sees the reference.
+func TestMaskingConfirmsNoGuess(t *testing.T) {
+	h := newTokenHarness(t, "none")
+	for user, want := range map[string]string{"bob": dbPassword, "alice": "secret@db-password"} {
+		who := h.bearer(user, "etl")
+		st, body := h.do(who, http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
+		if st != http.StatusCreated {
+			t.Fatalf("%s create: %d %s", user, st, body)
+		}
+		var s struct{ ID int }
+		_ = json.Unmarshal(body, &s)
+		st, body = h.do(who, http.MethodPost, fmt.Sprintf("/sessions/%d/statements", s.ID), map[string]any{"code": dbPassword})
+		if st != http.StatusCreated || !strings.Contains(string(body), "result of "+want) {
+			t.Errorf("%s echoing the value: %d %s, want %q", user, st, body, want)
+		}
+		if user == "bob" && strings.Contains(string(body), "secret@") {
+			t.Errorf("bob learns the secret's name: %s", body)
+		}
+	}
 }

@@ -22,6 +22,8 @@ type User struct {
 	Groups       []string   `json:"groups"`
 	Kind         string     `json:"kind"`
 	LastActivity *time.Time `json:"last_activity"`
+	// Scopes are the scopes of the token that asked (GET /user only).
+	Scopes []string `json:"scopes"`
 }
 
 // Client talks to one Hub with a service token.

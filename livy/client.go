@@ -42,7 +42,7 @@ const maxAnswer = 32 << 20
 // Get fetches one session or batch by id or name. The raw answer is returned
 // too, so callers can pass it on unchanged.
 func (c *Client) Get(ctx context.Context, res Resource, item string) (*Session, []byte, error) {
-	raw, err := c.do(ctx, http.MethodGet, "/"+string(res)+"/"+url.PathEscape(item))
+	raw, err := c.do(ctx, http.MethodGet, "/"+string(res)+"/"+url.PathEscape(item), "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,22 +55,27 @@ func (c *Client) Get(ctx context.Context, res Resource, item string) (*Session, 
 
 // Delete stops and removes a session or batch.
 func (c *Client) Delete(ctx context.Context, res Resource, id int) error {
-	_, err := c.do(ctx, http.MethodDelete, fmt.Sprintf("/%s/%d", res, id))
+	_, err := c.do(ctx, http.MethodDelete, fmt.Sprintf("/%s/%d", res, id), "")
 	return err
 }
 
 // Version asks Livy for its version; it is the cheapest call that proves
 // Livy is up.
 func (c *Client) Version(ctx context.Context) error {
-	_, err := c.do(ctx, http.MethodGet, "/version")
+	_, err := c.do(ctx, http.MethodGet, "/version", "")
 	return err
 }
 
-func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
+// do calls Livy at escapedPath, sent exactly as given: escaping it again
+// would turn a name with a space or '%' into another name.
+func (c *Client) do(ctx context.Context, method, escapedPath, query string) ([]byte, error) {
 	u := *c.BaseURL
-	path, u.RawQuery, _ = strings.Cut(path, "?")
-	u.Path = strings.TrimRight(u.Path, "/") + path
-	u.RawPath = ""
+	u.RawPath = strings.TrimRight(u.EscapedPath(), "/") + escapedPath
+	var err error
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, err
+	}
+	u.RawQuery = query
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ const listPage = 100
 func (c *Client) List(ctx context.Context, res Resource) ([]Entry, error) {
 	var all []Entry
 	for from := 0; ; {
-		raw, err := c.do(ctx, "GET", fmt.Sprintf("/%s?from=%d&size=%d", res, from, listPage))
+		raw, err := c.do(ctx, "GET", "/"+string(res), fmt.Sprintf("from=%d&size=%d", from, listPage))
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,8 @@ package livy
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -63,6 +65,56 @@ func ParsePath(path string) (p Path, ok bool) {
 		p.Rest = strings.Join(segs[2:], "/")
 	}
 	return p, true
+}
+
+// ParseID reads an item segment the way Livy's router does for ASCII input:
+// all digits is an id ("007" is session 7), anything else a name. ok is
+// false for a name. Livy also reads other Unicode digits as an id; such an
+// item is never a valid name at the gateway, so it never reaches Livy.
+func ParseID(item string) (id int, ok bool) {
+	if item == "" || strings.Trim(item, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(item, 10, 32)
+	if err != nil {
+		return -1, true // all digits but out of range: Livy cannot parse it, names nothing
+	}
+	return int(n), true
+}
+
+// RouteCut reports a path that Livy's router (Scalatra) would read as a
+// shorter one: it drops everything from the first ';' (a matrix parameter),
+// so "/sessions/0;x" is session 0 to Livy.
+func RouteCut(path string) bool { return strings.ContainsRune(path, ';') }
+
+// MethodOverrideParam is the query or form parameter by which Livy's router
+// (Scalatra's MethodOverride) turns a POST into another method.
+const MethodOverrideParam = "_method"
+
+// EscapePath escapes every segment of an unescaped path, ';' and '%'
+// included, so Livy gets each segment as one literal segment.
+func EscapePath(path string) string {
+	if plainPath(path) {
+		return path // the polls: nothing to escape, nothing to allocate
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// plainPath reports a path of unreserved characters and '/' only.
+func plainPath(path string) bool {
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '/', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Session holds the fields of a Livy session or batch object the gateway

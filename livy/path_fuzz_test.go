@@ -1,6 +1,7 @@
 package livy
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,27 @@ func FuzzParsePath(f *testing.F) {
 		}
 		if p.Item == "" && p.Rest != "" {
 			t.Fatalf("rest without item: %+v", p)
+		}
+	})
+}
+
+// FuzzEscapePath checks that an escaped path decodes back to itself with its
+// segments intact, and leaves no ';' for Livy's router to cut at.
+func FuzzEscapePath(f *testing.F) {
+	for _, s := range []string{"/sessions/0;x", "/sessions/a b/log", "/sessions/%3B", "/x/y%2Fz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		esc := EscapePath(path)
+		if strings.ContainsAny(esc, ";?#") {
+			t.Fatalf("EscapePath(%q) = %q", path, esc)
+		}
+		if strings.Count(esc, "/") != strings.Count(path, "/") {
+			t.Fatalf("EscapePath(%q) = %q changes the segments", path, esc)
+		}
+		back, err := url.PathUnescape(esc)
+		if err != nil || back != path {
+			t.Fatalf("EscapePath(%q) = %q decodes to %q", path, esc, back)
 		}
 	})
 }

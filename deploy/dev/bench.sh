@@ -12,6 +12,9 @@
 #     scaled) and one batched `hadoop fs` call (cmd/livygate/sync_bench_test.go).
 #  4. Admin UI: each page's render time with 10,000 users and 100,000 audit
 #     events in the store (deploy/dev/bench-ui.sh; target < 200 ms).
+#  5. First cell: POST /sessions to the first statement's result on the real
+#     stack (Livy 0.9, Spark), through livygate and straight to Livy,
+#     alternating rounds (deploy/dev/firstcell.py; BENCH_FIRSTCELL_ROUNDS).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,8 +27,8 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui} "
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui firstcell.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -84,6 +87,7 @@ auth:
 store:
   path: ${work}/livygate.db
 YAML
+# shellcheck disable=SC2086 # BENCH_GATEWAY_ENV holds VAR=value words
 env ${BENCH_GATEWAY_ENV:-} taskset -c "$SERVER_CPU" bin/livygate serve --config "$work/livygate.yaml" 2>"$work/gateway.log" &
 pids+=($!)
 GW_URL="http://127.0.0.1:${GW_PORT}"
@@ -112,7 +116,7 @@ run_wrk() {
 # machine's two cores.
 if part load; then
 echo "Load: GET /sessions/$id, wrk from a second process, $DURATION per run, $ROUNDS rounds, alternating"
-for r in $(seq 1 "$ROUNDS"); do
+for _ in $(seq 1 "$ROUNDS"); do
 	run_wrk bare "$BARE_URL/sessions/$id" "$CONNS"
 	run_wrk gateway "$GW_URL/sessions/$id" "$CONNS"
 	run_wrk bare-latency "$BARE_URL/sessions/$id" 1
@@ -194,4 +198,14 @@ if part ui; then
 echo
 echo "Admin UI pages, 10,000 users and 100,000 audit events in the store (target < 200 ms each):"
 bash deploy/dev/bench-ui.sh
+fi
+
+if part firstcell; then
+echo
+echo "First cell: POST /sessions to spark.range(1000).count()'s result, real stack, same run:"
+bash deploy/dev/stack.sh start >"$work/firstcell-stack.log" 2>&1 || { tail -30 "$work/firstcell-stack.log"; exit 1; }
+rc=0
+.cache/dev/py/bin/python deploy/dev/firstcell.py "${BENCH_FIRSTCELL_ROUNDS:-3}" || rc=$?
+bash deploy/dev/stack.sh down >/dev/null 2>&1
+exit $rc
 fi

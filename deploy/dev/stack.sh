@@ -140,6 +140,7 @@ tokens:
   enabled: true
   issuer: http://127.0.0.1:${DEV_GATEWAY_PORT}
   audience: [s3-proxy]
+  minted_tokens_log_in: true   # the e2e suite logs in with a fetched token
   signing_key:
     file: ${GW_DIR}/keys/RS256.pem
     algorithm: RS256

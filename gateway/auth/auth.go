@@ -19,6 +19,9 @@ type Identity struct {
 	Admin  bool
 	// Method names the authenticator that verified the caller ("ldap", …).
 	Method string
+	// Entry is the directory entry the caller logged in as (its DN), where
+	// the verifier knows one: failed logins are counted per entry.
+	Entry string
 }
 
 // InGroup reports whether the identity is a member of group.
@@ -54,6 +57,27 @@ var (
 // LockedError says the caller failed too often and must wait. Maps to 429.
 type LockedError struct {
 	RetryAfter time.Duration
+}
+
+// BadPasswordError is a wrong password for an entry the directory found:
+// the failure counts against that entry, whatever spelling of the name
+// found it.
+type BadPasswordError struct {
+	Entry string // the entry's DN
+	Name  string // its canonical user name
+}
+
+func (e *BadPasswordError) Error() string {
+	return fmt.Sprintf("%v: wrong password for %q", ErrBadCredentials, e.Name)
+}
+
+func (e *BadPasswordError) Unwrap() error { return ErrBadCredentials }
+
+// EntryVerifier is a PasswordVerifier that finds the directory entry before
+// it tries the password, and lets the caller refuse the entry first (a
+// locked entry is refused under any spelling of its name).
+type EntryVerifier interface {
+	VerifyEntry(ctx context.Context, user, password string, before func(entry string) error) (*Identity, error)
 }
 
 func (e *LockedError) Error() string {

@@ -105,13 +105,21 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (*Identity, e
 		}
 	}
 
-	id, err := b.verifier.Verify(ctx, user, password)
+	id, err := b.verify(ctx, user, password, now)
 	switch {
 	case err == nil && (id == nil || id.User == ""):
 		return nil, fmt.Errorf("%w: verifier returned no identity", ErrUnavailable)
 	case err == nil:
 	case errors.Is(err, ErrBadCredentials):
-		b.failure(user, addr, now)
+		// A wrong password counts against the entry the directory found,
+		// whatever look-alike spelling found it; an unknown name against
+		// the name typed.
+		key := user
+		var bad *BadPasswordError
+		if errors.As(err, &bad) {
+			key = entryLockKey(bad.Entry)
+		}
+		b.failure(key, addr, now)
 		return nil, err
 	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrNoCredentials):
 		return nil, err
@@ -124,13 +132,40 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (*Identity, e
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 
-	b.lockout.Success(now, user, id.User)
+	b.lockout.Success(now, user, id.User, entryLockKey(id.Entry))
 	out := *id
 	out.Groups = append([]string(nil), id.Groups...)
 	out.Admin = b.isAdmin(&out)
 	b.cache.Put(user, password, &out, now)
 	return &out, nil
 }
+
+// verify asks the verifier, which, when it finds directory entries first,
+// refuses an entry that is locked before its password is tried.
+func (b *Basic) verify(ctx context.Context, user, password string, now time.Time) (*Identity, error) {
+	ev, ok := b.verifier.(EntryVerifier)
+	if !ok || b.lockout == nil {
+		return b.verifier.Verify(ctx, user, password)
+	}
+	return ev.VerifyEntry(ctx, user, password, func(entry string) error {
+		if locked := b.lockout.Check(entryLockKey(entry), "", now); locked != nil {
+			return locked
+		}
+		return nil
+	})
+}
+
+// entryLockKey is the lockout key of a directory entry (DNs compare without
+// regard to case); "" for none.
+func entryLockKey(dn string) string {
+	if dn == "" {
+		return ""
+	}
+	return entryKeyPrefix + strings.ToLower(dn)
+}
+
+// entryKeyPrefix keeps entry keys apart from typed names in the lockout.
+const entryKeyPrefix = "\x00entry:"
 
 func (b *Basic) failure(user, addr string, now time.Time) {
 	if b.lockout == nil {
@@ -142,8 +177,12 @@ func (b *Basic) failure(user, addr string, now time.Time) {
 		if log == nil {
 			log = logrus.StandardLogger()
 		}
+		field, who := "user", user
+		if dn, ok := strings.CutPrefix(user, entryKeyPrefix); ok {
+			field, who = "entry", dn
+		}
 		log.WithFields(logrus.Fields{
-			"user":        user,
+			field:         who,
 			"client_addr": addr,
 			"retry_after": locked.RetryAfter.String(),
 		}).Warn("auth: too many failed logins; locked")

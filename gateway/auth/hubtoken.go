@@ -68,6 +68,13 @@ func (h *HubToken) Authenticate(ctx context.Context, r *http.Request) (*Identity
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	if u.Kind != "user" {
+		// A service's token names the service, which may share a user's name.
+		return nil, fmt.Errorf("%w: the JupyterHub token is not a user's (kind %q)", ErrBadCredentials, u.Kind)
+	}
+	if !actsAsUser(u.Name, u.Scopes) {
+		return nil, fmt.Errorf("%w: the JupyterHub token lacks the scopes of its user's own servers", ErrBadCredentials)
+	}
 	if err := CheckUsername(u.Name); err != nil {
 		return nil, err
 	}
@@ -75,6 +82,25 @@ func (h *HubToken) Authenticate(ctx context.Context, r *http.Request) (*Identity
 	id.Admin = (h.hubAdmins && u.Admin) || (h.adminGroup != "" && id.InGroup(h.adminGroup))
 	h.cache.Put(hubCacheUser, token, id, now)
 	return id, nil
+}
+
+// actsAsUser reports whether a token's scopes (as the Hub's GET /user lists
+// them, expanded) let it act as user name: access to the user's servers or
+// reporting their activity, which a notebook server's own token and a full
+// user token have. A token its user narrowed to anything else (say
+// read:metrics, for some service) is not that user, and neither is an
+// answer without scopes (a Hub before 2.0, or not the Hub).
+func actsAsUser(name string, scopes []string) bool {
+	for _, s := range scopes {
+		switch s {
+		case "access:servers", "access:servers!user=" + name, "users:activity", "users:activity!user=" + name:
+			return true
+		}
+		if strings.HasPrefix(s, "access:servers!server="+name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // hubTokenFrom reads "token <t>" (JupyterHub's own scheme) or "Bearer <t>".

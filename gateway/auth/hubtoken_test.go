@@ -32,9 +32,9 @@ func (f *fakeHub) UserForToken(_ context.Context, token string) (*jupyterhub.Use
 
 func TestHubToken(t *testing.T) {
 	hub := &fakeHub{users: map[string]*jupyterhub.User{
-		"alice-tok": {Name: "alice", Groups: []string{"analysts"}},
-		"root-tok":  {Name: "root", Admin: true},
-		"bad-name":  {Name: "a\nb"},
+		"alice-tok": {Name: "alice", Kind: "user", Groups: []string{"analysts"}, Scopes: []string{"access:servers!server=alice/", "users:activity!user=alice"}},
+		"root-tok":  {Name: "root", Kind: "user", Admin: true, Scopes: []string{"access:servers", "users:activity"}},
+		"bad-name":  {Name: "a\nb", Kind: "user", Scopes: []string{"users:activity!user=a\nb"}},
 	}}
 	cfg := config.Default().Auth
 	c := newClock()
@@ -83,4 +83,33 @@ func withAuth(header string) *http.Request {
 	r := httptest.NewRequest("GET", "/sessions", nil)
 	r.Header.Set("Authorization", header)
 	return r
+}
+
+// Issue 11, item 12: only a user's own token with the scopes of that user's
+// servers proves who the caller is: not a service whose name matches a
+// user, not a narrowed token, not an answer without scopes.
+func TestHubTokenNeedsUserKindAndScopes(t *testing.T) {
+	hub := &fakeHub{users: map[string]*jupyterhub.User{
+		"service-named-alice": {Name: "alice", Kind: "service", Scopes: []string{"access:servers", "users:activity"}},
+		"no-kind":             {Name: "alice", Scopes: []string{"users:activity!user=alice"}},
+		"no-scopes":           {Name: "alice", Kind: "user"},
+		"metrics-only":        {Name: "alice", Kind: "user", Scopes: []string{"read:metrics", "read:users:name!user=alice"}},
+		"bobs-server-scope":   {Name: "alice", Kind: "user", Scopes: []string{"access:servers!server=bob/", "users:activity!user=bob"}},
+		"prefix-trick":        {Name: "alice", Kind: "user", Scopes: []string{"access:servers!server=alice2/"}},
+		"notebook":            {Name: "alice", Kind: "user", Scopes: []string{"access:servers!server=alice/", "users:activity!user=alice"}},
+		"full-user-token":     {Name: "alice", Kind: "user", Scopes: []string{"access:servers!user=alice", "read:users!user=alice"}},
+	}}
+	h := NewHubToken(config.Default().Auth, hub, newClock().Now)
+	for tok, ok := range map[string]bool{
+		"service-named-alice": false, "no-kind": false, "no-scopes": false, "metrics-only": false,
+		"bobs-server-scope": false, "prefix-trick": false, "notebook": true, "full-user-token": true,
+	} {
+		id, err := h.Authenticate(context.Background(), withAuth("token "+tok))
+		if ok && (err != nil || id.User != "alice") {
+			t.Errorf("%s: %+v %v", tok, id, err)
+		}
+		if !ok && !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("%s: %+v %v, want ErrBadCredentials", tok, id, err)
+		}
+	}
 }

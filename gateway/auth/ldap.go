@@ -259,20 +259,38 @@ func (l *LDAP) groupSearchFilter(userDN, user string) string {
 
 // Verify implements PasswordVerifier.
 func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, error) {
+	return l.VerifyEntry(ctx, user, password, nil)
+}
+
+// VerifyEntry implements EntryVerifier: before, when set, may refuse the
+// entry found before its password is tried. A user the directory does not
+// know costs a bind too (as a DN that does not exist), so an unknown name
+// does not answer measurably faster than a wrong password.
+func (l *LDAP) VerifyEntry(ctx context.Context, user, password string, before func(entry string) error) (*Identity, error) {
 	// Checked again here so that no caller can get an empty password to a
 	// bind, where it would be an anonymous bind that succeeds.
 	if password == "" {
 		return nil, fmt.Errorf("%w: empty password", ErrBadCredentials)
 	}
-	return l.identify(ctx, user, func(conn *ldap.Conn, entry *ldap.Entry, name string) error {
+	id, err := l.identify(ctx, user, func(conn *ldap.Conn, entry *ldap.Entry, name string) error {
+		if entry == nil {
+			_ = conn.Bind("cn=livygate-no-such-user,"+l.userBaseDN, password)
+			return nil
+		}
+		if before != nil {
+			if err := before(entry.DN); err != nil {
+				return err
+			}
+		}
 		if err := conn.Bind(entry.DN, password); err != nil {
 			if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication) {
-				return fmt.Errorf("%w: ldap: wrong password for %q", ErrBadCredentials, name)
+				return &BadPasswordError{Entry: entry.DN, Name: name}
 			}
 			return l.unavailable(ctx, conn, "binding as the user's entry", err)
 		}
 		return nil
 	})
+	return id, err
 }
 
 // Lookup finds a user's entry and groups without their password, for an
@@ -295,6 +313,9 @@ func (l *LDAP) identify(ctx context.Context, user string, check func(*ldap.Conn,
 	defer done()
 	entry, err := l.findUser(ctx, conn, user)
 	if err != nil {
+		if check != nil && errors.Is(err, ErrBadCredentials) && !errors.Is(err, ErrUnavailable) {
+			_ = check(conn, nil, "") // no entry: the check's decoy work
+		}
 		return nil, err
 	}
 	name, err := l.canonicalName(entry, user)
@@ -310,7 +331,7 @@ func (l *LDAP) identify(ctx context.Context, user string, check func(*ldap.Conn,
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{User: name, Groups: groups, Method: "ldap"}, nil
+	return &Identity{User: name, Groups: groups, Method: "ldap", Entry: entry.DN}, nil
 }
 
 // groupsOf reads the entry's groups from its membership attribute or by a

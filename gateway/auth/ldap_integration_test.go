@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -571,5 +572,37 @@ func TestLDAPIntegrationLookup(t *testing.T) {
 		if id, err := v.Lookup(ctx, user); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Errorf("Lookup(%q) = %+v, %v; want ErrBadCredentials", user, id, err)
 		}
+	}
+}
+
+// Issue 11, item 4: a user the directory does not know must not answer
+// measurably faster than a known user with a wrong password (both cost a
+// search and a bind), and a wrong password names the entry it counts against.
+func TestLDAPIntegrationUnknownUserNotFaster(t *testing.T) {
+	srv := ldaptest.Start(t)
+	v := newVerifier(t, srv.Config(), nil)
+	ctx := context.Background()
+	median := func(user string) time.Duration {
+		var ds []time.Duration
+		for range 25 {
+			start := time.Now()
+			_, err := v.Verify(ctx, user, "wrong-password")
+			ds = append(ds, time.Since(start))
+			if !errors.Is(err, auth.ErrBadCredentials) {
+				t.Fatalf("%s: %v", user, err)
+			}
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	median(ldaptest.Alice) // warm up the connection paths
+	known, unknown := median(ldaptest.Alice), median("nobody-such")
+	if unknown < known*6/10 {
+		t.Errorf("unknown user %v, wrong password %v: the unknown user answers measurably faster", unknown, known)
+	}
+	_, err := v.Verify(ctx, ldaptest.Alice, "wrong-password")
+	var bad *auth.BadPasswordError
+	if !errors.As(err, &bad) || !strings.HasPrefix(strings.ToLower(bad.Entry), "uid=") {
+		t.Errorf("wrong password: %v, want a BadPasswordError naming the entry", err)
 	}
 }

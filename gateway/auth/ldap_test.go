@@ -224,7 +224,7 @@ func equalityValue(t testing.TB, filter string) string {
 	if p.Tag != ldap.FilterEqualityMatch || len(p.Children) != 2 {
 		t.Fatalf("filter %q is not one equality match (tag %d)", filter, p.Tag)
 	}
-	return string(p.Children[1].Data.Bytes())
+	return p.Children[1].Data.String()
 }
 
 // FuzzUserSearchFilter: for any acceptable user name, the filter compiles to

@@ -45,7 +45,10 @@ type Store struct {
 type Retention struct {
 	MaxAge    time.Duration `yaml:"max_age"`
 	MaxEvents int           `yaml:"max_events"`
-	MaxRuns   int           `yaml:"max_runs"`
+	// MaxAnonymousEvents keeps refusals without a user apart, so they cannot
+	// push authenticated users' events out.
+	MaxAnonymousEvents int `yaml:"max_anonymous_events"`
+	MaxRuns            int `yaml:"max_runs"`
 }
 
 // Tokens is the JWT minter: per-user tokens for downstream S3 authorization,
@@ -66,9 +69,15 @@ type Tokens struct {
 	GroupClaims []GroupClaim `yaml:"group_claims"`
 	// AdminsMayMintForOthers lets admins ask GET /token?user=NAME.
 	AdminsMayMintForOthers bool `yaml:"admins_may_mint_for_others"`
-	// AcceptBearer lets callers authenticate with a token the gateway minted.
-	AcceptBearer bool     `yaml:"accept_bearer"`
-	Delivery     Delivery `yaml:"delivery"`
+	// AcceptBearer lets callers authenticate with a token the gateway minted
+	// whose aud holds LoginAudience.
+	AcceptBearer bool `yaml:"accept_bearer"`
+	// LoginAudience is the gateway's own audience: a token logs in to the
+	// gateway only with it. Minted tokens carry it only with
+	// MintedTokensLogIn, so a token for the S3 proxy is no gateway login.
+	LoginAudience     string   `yaml:"login_audience"`
+	MintedTokensLogIn bool     `yaml:"minted_tokens_log_in"`
+	Delivery          Delivery `yaml:"delivery"`
 }
 
 // Key is a PEM private key in a file or an environment variable, and the
@@ -164,8 +173,14 @@ type Listen struct {
 	TLSCertFile       string        `yaml:"tls_cert_file"`
 	TLSKeyFile        string        `yaml:"tls_key_file"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections caps open client connections; MaxConnectionsPerClient
+	// caps them per client address, so one client cannot take them all.
+	MaxConnections          int           `yaml:"max_connections"`
+	MaxConnectionsPerClient int           `yaml:"max_connections_per_client"`
+	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes caps request bodies; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }

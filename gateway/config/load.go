@@ -22,11 +22,14 @@ const EnvPrefix = "LIVYGATE_"
 func Default() Config {
 	return Config{
 		Listen: Listen{
-			Address:           "127.0.0.1:8999",
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ShutdownTimeout:   30 * time.Second,
-			MaxBodyBytes:      1 << 20,
+			Address:                 "127.0.0.1:8999",
+			ReadHeaderTimeout:       10 * time.Second,
+			ReadTimeout:             60 * time.Second,
+			IdleTimeout:             120 * time.Second,
+			MaxConnections:          4096,
+			MaxConnectionsPerClient: 256,
+			ShutdownTimeout:         30 * time.Second,
+			MaxBodyBytes:            1 << 20,
 		},
 		Livy: Livy{
 			URL:           "http://127.0.0.1:8998",
@@ -57,14 +60,15 @@ func Default() Config {
 		},
 		Sync: Sync{LockFile: "/var/lib/livygate/sync.lock", History: 20},
 		Policy: Policy{
-			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|credential)`,
+			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|account\.?key|credential)`,
 		},
 		Tokens: Tokens{
-			Lifetime:     1440 * time.Minute,
-			SigningKey:   Key{Algorithm: "RS256"},
-			GroupClaims:  []GroupClaim{{Name: "groups", Format: "array"}},
-			AcceptBearer: true,
-			Delivery:     Delivery{Mode: "none"},
+			Lifetime:      1440 * time.Minute,
+			SigningKey:    Key{Algorithm: "RS256"},
+			GroupClaims:   []GroupClaim{{Name: "groups", Format: "array"}},
+			AcceptBearer:  true,
+			LoginAudience: "livygate",
+			Delivery:      Delivery{Mode: "none"},
 		},
 		Secrets: Secrets{Prefix: "secret@", EnvPrefix: "LGSECRET_"},
 		Log:     Log{Level: "info", Format: "json"},
@@ -72,7 +76,7 @@ func Default() Config {
 		Store: Store{
 			Path:      "/var/lib/livygate/livygate.db",
 			QueueSize: 10000,
-			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxRuns: 1000},
+			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxAnonymousEvents: 100_000, MaxRuns: 1000},
 		},
 	}
 }

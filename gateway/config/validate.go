@@ -99,8 +99,11 @@ func (l *Listen) validate(v *validator) {
 	if l.MaxBodyBytes <= 0 {
 		v.add("listen.max_body_bytes", "must be positive")
 	}
-	if l.ReadHeaderTimeout <= 0 || l.IdleTimeout <= 0 || l.ShutdownTimeout <= 0 {
-		v.add("listen", "read_header_timeout, idle_timeout and shutdown_timeout must be positive")
+	if l.ReadHeaderTimeout <= 0 || l.ReadTimeout <= 0 || l.IdleTimeout <= 0 || l.ShutdownTimeout <= 0 {
+		v.add("listen", "read_header_timeout, read_timeout, idle_timeout and shutdown_timeout must be positive")
+	}
+	if l.MaxConnections <= 0 || l.MaxConnectionsPerClient <= 0 {
+		v.add("listen", "max_connections and max_connections_per_client must be positive")
 	}
 }
 
@@ -238,8 +241,8 @@ func (s *Store) validate(v *validator) {
 		v.add("store.queue_size", "must be positive")
 	}
 	r := s.Retention
-	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxRuns < 0 {
-		v.add("store.retention", "max_age, max_events and max_runs must not be negative (0 keeps everything)")
+	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxAnonymousEvents < 0 || r.MaxRuns < 0 {
+		v.add("store.retention", "max_age, max_events, max_anonymous_events and max_runs must not be negative (0 keeps everything)")
 	}
 }
 

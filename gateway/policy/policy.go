@@ -31,19 +31,45 @@ type Policy struct {
 	deny   []*regexp.Regexp
 	allow  []*regexp.Regexp
 	redact *regexp.Regexp
-	clean  cleanBodies
+	clean  *cleanBodies
 	// references gives value → reference for every resolved secret, so an
 	// answer shows "secret@NAME" where Livy echoes the value.
 	references func() map[string]string
+	// viewable gives the references a given caller may see (see ForCaller).
+	viewable func(user string, groups []string) map[string]string
 }
 
 // ShowReferences makes every answer show a secret's reference instead of
-// its value; refs is called once per answer and must be cheap.
-func (p *Policy) ShowReferences(refs func() map[string]string) { p.references = refs }
+// its value; refs is called once per answer and must be cheap. viewable,
+// when set, narrows that to the secrets one caller may use (ForCaller).
+func (p *Policy) ShowReferences(refs func() map[string]string, viewable func(user string, groups []string) map[string]string) {
+	p.references, p.viewable = refs, viewable
+}
+
+// ForCaller is the policy for answers to one caller. A resolved value is
+// shown as its reference only where the caller may use that secret: were
+// every known value replaced for everyone, echoing a guess would confirm it
+// (and name the secret). A value the caller may not use can only be in the
+// caller's answer because the caller wrote it. Admins (all) keep every
+// reference, since they see other users' sessions.
+func (p *Policy) ForCaller(user string, groups []string, all bool) *Policy {
+	if all || p.viewable == nil {
+		return p
+	}
+	q := *p
+	var refs map[string]string
+	q.references = func() map[string]string {
+		if refs == nil {
+			refs = p.viewable(user, groups)
+		}
+		return refs
+	}
+	return &q
+}
 
 // New compiles the configured patterns.
 func New(cfg config.Policy) (*Policy, error) {
-	p := &Policy{}
+	p := &Policy{clean: &cleanBodies{}}
 	var err error
 	if p.deny, err = compileAll(cfg.DenyConf); err != nil {
 		return nil, fmt.Errorf("policy.deny_conf: %w", err)
@@ -85,6 +111,9 @@ var builtinKeyRules = []struct {
 	{regexp.MustCompile(`(?i)^spark\.yarn\.kerberos\.`), "Kerberos credentials are the cluster's, not the user's"},
 	{regexp.MustCompile(`(?i)(proxy[._-]?user|doas|impersonat)`), "the gateway sets the user the job runs as"},
 	{regexp.MustCompile(`(?i)^spark\.hadoop\.hadoop\.security\.`), "it changes how Hadoop decides who the user is"},
+	// Livy 0.9 refuses these itself; older Livy does not.
+	{regexp.MustCompile(`(?i)^spark\.submit\.deployMode$`), "Livy decides where the driver runs"},
+	{regexp.MustCompile(`(?i)^spark\.submit\.proxyUser\.`), "the gateway sets the user the job runs as"},
 }
 
 // javaUserProperty catches -Duser.name=…, which some Hadoop login paths read.
@@ -102,17 +131,24 @@ func (p *Policy) CheckConf(conf map[string]string) error {
 }
 
 func (p *Policy) checkEntry(key, value string) *Violation {
-	upperKey, upperValue := strings.ToUpper(key), strings.ToUpper(value)
+	upperKey := strings.ToUpper(key)
 	for _, name := range identityNames {
 		if strings.Contains(upperKey, name) {
 			return &Violation{key, "setting " + name + " would run the job as another user"}
 		}
-		if strings.Contains(upperValue, name) {
-			return &Violation{key, "its value sets " + name + ", which would run the job as another user"}
-		}
 	}
-	if javaUserProperty.MatchString(value) {
-		return &Violation{key, "its value sets -Duser.name, which would run the job as another user"}
+	// Any value may end up as JVM options or an environment variable, so
+	// every value is read as Spark will parse it too.
+	for _, form := range valueForms(value) {
+		upperValue := strings.ToUpper(form)
+		for _, name := range identityNames {
+			if strings.Contains(upperValue, name) {
+				return &Violation{key, "its value sets " + name + ", which would run the job as another user"}
+			}
+		}
+		if javaUserProperty.MatchString(form) {
+			return &Violation{key, "its value sets -Duser.name, which would run the job as another user"}
+		}
 	}
 	for _, r := range builtinKeyRules {
 		if r.re.MatchString(key) {

@@ -51,10 +51,33 @@ func TestRedactJSONLeavesCleanBodiesAlone(t *testing.T) {
 
 func TestRedactLine(t *testing.T) {
 	p := newPolicy(t)
-	got := p.RedactLine(`spark.hadoop.fs.s3a.secret.key=AKIA1234 db_password: "x y" other=ok`, nil)
-	want := `spark.hadoop.fs.s3a.secret.key=******** db_password: ******** other=ok`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+	for line, want := range map[string]string{
+		`db_password: "x y" other=ok spark.hadoop.fs.s3a.secret.key=AKIA1234`: `db_password: ******** other=ok spark.hadoop.fs.s3a.secret.key=********`,
+		// Issue 11, item 10: values with spaces, ',' or ';' after the first word.
+		`--conf spark.x.password=my secret words`:                    `--conf spark.x.password=********`,
+		`spark.x.token=abc;def,ghi rest`:                             `spark.x.token=********`,
+		`url=jdbc:mysql://db/x?user=a&password=hunter2`:              `url=jdbc:mysql://db/x?user=a&password=********`,
+		`fs.azure.account.key.acct.blob.core.windows.net=c2VjcmV0 x`: `fs.azure.account.key.acct.blob.core.windows.net=********`,
+	} {
+		if got := p.RedactLine(line, nil); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+// Issue 11, item 10: the defaults mask Azure account keys and passwords in
+// JDBC URLs under any conf key.
+func TestRedactJSONDefaultsCoverAzureAndJDBC(t *testing.T) {
+	p := newPolicy(t)
+	body := `{"conf":{"spark.hadoop.fs.azure.account.key.acct.dfs.core.windows.net":"c2VjcmV0a2V5","spark.app.db.url":"jdbc:postgresql://db/x?user=a&password=hunter22&ssl=true"}}`
+	out, err := p.RedactJSON([]byte(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"c2VjcmV0a2V5", "hunter22"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("%s still holds %s", out, leak)
+		}
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 // values ("1", "true") would mask unrelated text; their keys are still masked.
 const minEchoLen = 4
 
-// assignment finds key=value and key: value pairs in free text such as Livy's
-// log lines ("--conf spark.x.password=abc").
-var assignment = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;'"]+)`)
+// assignment finds the key and separator of key=value and key: value pairs
+// in free text such as Livy's log lines ("--conf spark.x.password=abc").
+var assignment = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\s*[=:]\s*)`)
 
 // jwtLike finds JSON Web Tokens in free text: three base64url parts, the
 // first a JSON header. Any token in an answer is a credential; it is masked
@@ -25,19 +25,38 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_
 
 // RedactLine masks, in one line of text, the given secret values, resolved
 // secret references, tokens, and the value of every key=value pair whose
-// key is sensitive.
+// key is sensitive. A quoted value is masked to its closing quote; any other
+// to the end of the line, since a value may hold spaces, ',' or ';' and
+// masking too much is the safe side. Keys inside values count too
+// ("url=jdbc:…?user=x&password=y").
 func (p *Policy) RedactLine(line string, secrets []string) string {
 	line = p.maskString(line, secrets)
 	if !strings.ContainsAny(line, "=:") {
 		return line
 	}
-	return assignment.ReplaceAllStringFunc(line, func(m string) string {
-		sub := assignment.FindStringSubmatch(m)
-		if !p.IsSensitive(sub[1]) || sub[3] == Mask {
-			return m
+	var b strings.Builder
+	rest := line
+	for {
+		m := assignment.FindStringSubmatchIndex(rest)
+		if m == nil {
+			break
 		}
-		return sub[1] + sub[2] + Mask
-	})
+		key, v := rest[m[2]:m[3]], rest[m[1]:]
+		b.WriteString(rest[:m[1]])
+		rest = v
+		if !p.IsSensitive(key) || strings.HasPrefix(v, Mask) {
+			continue
+		}
+		b.WriteString(Mask)
+		rest = ""
+		if len(v) > 1 && (v[0] == '"' || v[0] == '\'') {
+			if end := strings.IndexByte(v[1:], v[0]); end >= 0 {
+				rest = v[end+2:]
+			}
+		}
+	}
+	b.WriteString(rest)
+	return b.String()
 }
 
 // RedactJSON masks secrets in a Livy answer: values of sensitive keys in any
@@ -143,9 +162,17 @@ func (r *redactor) maskConf(v any) {
 		return
 	}
 	for k, val := range conf {
-		if r.p.IsSensitive(k) && val != Mask {
+		switch s, isString := val.(string); {
+		case r.p.IsSensitive(k) && val != Mask:
 			conf[k] = Mask
 			r.changed = true
+		case isString:
+			// A value may carry a secret under its own key (a JDBC URL's
+			// password=…).
+			if masked := r.p.RedactLine(s, nil); masked != s {
+				conf[k] = masked
+				r.changed = true
+			}
 		}
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/respond"
@@ -24,29 +26,49 @@ import (
 func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource) {
 	sc := scope.From(r.Context())
 	body, status, err := p.readBody(r)
+	if status == http.StatusRequestEntityTooLarge {
+		sc.Refuse(err.Error())
+		p.tooLarge(w, r, r.Body)
+		return
+	}
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())
 		return
 	}
-	rewritten, runAs, status, err := p.rewriteCreate(r.Context(), res, body, sc)
+	plan, status, err := p.rewriteCreate(r.Context(), res, body, sc)
 	if err != nil {
 		sc.Refuse(err.Error())
 		respond.Error(w, r, status, err.Error())
 		return
 	}
-	sc.ProxyUser = runAs
+	sc.ProxyUser = plan.runAs
 
-	r.Body = io.NopCloser(bytes.NewReader(rewritten))
-	r.ContentLength = int64(len(rewritten))
+	r.Body = io.NopCloser(bytes.NewReader(plan.body))
+	r.ContentLength = int64(len(plan.body))
 	r.Header.Set("Content-Type", "application/json")
+	r = r.WithContext(context.WithValue(r.Context(), createKey{}, &plan))
 	p.forward(w, r, func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
-			return nil // Livy refused; nothing was created
+			return p.redactBody(resp, plan.secrets) // Livy refused; nothing was created
 		}
-		return p.verifyCreated(resp, res, runAs)
+		return p.verifyCreated(resp, res, &plan)
 	})
 }
+
+// createPlan is what the gateway sends Livy for a create.
+type createPlan struct {
+	res   livy.Resource
+	body  []byte
+	runAs string
+	// name is the session's unique Livy name: by it the gateway recognises
+	// its own create in Livy's answer, or finds it when Livy answers late.
+	name string
+	// secrets are the sensitive conf values sent, masked in Livy's answer.
+	secrets []string
+}
+
+type createKey struct{}
 
 // readBody reads the body, which ServeHTTP has already capped at MaxBodyBytes.
 func (p *Proxy) readBody(r *http.Request) ([]byte, int, error) {
@@ -63,17 +85,23 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, int, error) {
 
 // rewriteCreate applies the create rules to a request body and returns the
 // body Livy gets and the user the session will run as.
-func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byte, sc *scope.Scope) ([]byte, string, int, error) {
+func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byte, sc *scope.Scope) (createPlan, int, error) {
+	plan, status, err := p.rewriteCreateBody(ctx, res, body, sc)
+	plan.res = res
+	return plan, status, err
+}
+
+func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body []byte, sc *scope.Scope) (createPlan, int, error) {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil || req == nil {
-		return nil, "", http.StatusBadRequest, errors.New("request body must be a JSON object")
+		return createPlan{}, http.StatusBadRequest, errors.New("request body must be a JSON object")
 	}
 	if res == livy.Batches {
 		// Livy answers 400 to a batch without a file but still registers it,
 		// leaving a ghost batch behind: refuse it before Livy sees it.
 		var file string
 		if json.Unmarshal(req["file"], &file) != nil || strings.TrimSpace(file) == "" {
-			return nil, "", http.StatusBadRequest, errors.New("a batch needs \"file\": the path of the application to run")
+			return createPlan{}, http.StatusBadRequest, errors.New("a batch needs \"file\": the path of the application to run")
 		}
 	}
 	caller := sc.Identity.User
@@ -81,11 +109,11 @@ func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byt
 	if raw, ok := req["proxyUser"]; ok && string(raw) != "null" {
 		var asked string
 		if err := json.Unmarshal(raw, &asked); err != nil {
-			return nil, "", http.StatusBadRequest, errors.New("proxyUser must be a string")
+			return createPlan{}, http.StatusBadRequest, errors.New("proxyUser must be a string")
 		}
 		if asked != "" && asked != caller {
 			if !sc.Identity.Admin || !p.opts.AdminsMayImpersonate {
-				return nil, "", http.StatusForbidden, fmt.Errorf(
+				return createPlan{}, http.StatusForbidden, fmt.Errorf(
 					"proxyUser %q is not allowed: sessions run as the authenticated user %q", asked, caller)
 			}
 			runAs = asked
@@ -94,10 +122,10 @@ func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byt
 	var conf map[string]string
 	if raw, ok := req["conf"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &conf); err != nil {
-			return nil, "", http.StatusBadRequest, errors.New("conf must be an object of string values")
+			return createPlan{}, http.StatusBadRequest, errors.New("conf must be an object of string values")
 		}
 		if err := p.opts.Policy.CheckConf(conf); err != nil {
-			return nil, "", http.StatusBadRequest, err
+			return createPlan{}, http.StatusBadRequest, err
 		}
 	}
 	if p.opts.FinishConf != nil {
@@ -108,95 +136,212 @@ func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byt
 			if errors.As(err, &hs) {
 				status = hs.HTTPStatus()
 			}
-			return nil, "", status, err
+			return createPlan{}, status, err
 		}
 		if !maps.Equal(finished, conf) {
 			req["conf"], _ = json.Marshal(finished)
 		}
 	}
+	name := generatedName(runAs)
+	if raw, ok := req["name"]; ok && string(raw) != "null" {
+		var n string
+		if json.Unmarshal(raw, &n) != nil || !validName(n) {
+			return createPlan{}, http.StatusBadRequest, errBadName
+		}
+		name = livyName(runAs, n)
+	}
+	req["name"], _ = json.Marshal(name)
 	req["proxyUser"], _ = json.Marshal(runAs)
 	out, err := json.Marshal(req)
 	if err != nil {
-		return nil, "", http.StatusBadRequest, err
+		return createPlan{}, http.StatusBadRequest, err
 	}
-	return out, runAs, 0, nil
+	var sent struct {
+		Conf map[string]string `json:"conf"`
+	}
+	_ = json.Unmarshal(req["conf"], &sent.Conf)
+	return createPlan{body: out, runAs: runAs, name: name, secrets: p.opts.Policy.SensitiveValues(sent.Conf)}, 0, nil
 }
 
-// verifyCreated checks that Livy really runs the new session as runAs. A
-// Livy with impersonation off silently ignores proxyUser and runs everything
-// as itself: such a session is deleted at once and the operator told.
-func (p *Proxy) verifyCreated(resp *http.Response, res livy.Resource, runAs string) error {
+// verifyCreated checks that Livy's answer is the session this create made
+// (a 201 with an id and the unique name the gateway gave it) and that Livy
+// really runs it as runAs. A Livy with impersonation off silently ignores
+// proxyUser and runs everything as itself: such a session is deleted at
+// once and the operator told. Nothing else is ever deleted.
+func (p *Proxy) verifyCreated(resp *http.Response, res livy.Resource, plan *createPlan) error {
 	body, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
-	var s livy.Session
-	if err := json.Unmarshal(body, &s); err != nil {
-		return &answerError{http.StatusBadGateway, "Livy's answer to a create is not a session object"}
+	var s struct {
+		livy.Session
+		ID *int `json:"id"`
 	}
-	sc := scope.From(resp.Request.Context())
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &s) != nil || s.ID == nil || s.SessionName() != plan.name {
+		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer to a create is not the session the gateway asked for; nothing was deleted"}
+	}
+	s.Session.ID = *s.ID
+	return p.acceptCreated(resp.Request.Context(), &s.Session, body, res, plan, func(b []byte) {
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	})
+}
+
+// acceptCreated checks a session the create made and hands the caller's view
+// of it to answer.
+func (p *Proxy) acceptCreated(ctx context.Context, s *livy.Session, body []byte, res livy.Resource, plan *createPlan, answer func([]byte)) error {
+	sc := scope.From(ctx)
 	sc.SessionID = strconv.Itoa(s.ID)
-	if got := s.User(); got != runAs {
+	if got := s.User(); got != plan.runAs {
 		msg := fmt.Sprintf("Livy created %s %d as %q instead of %q: Livy's impersonation is off. "+
-			"The operator must set livy.impersonation.enabled=true in livy.conf; ", res, s.ID, got, runAs)
-		if err := p.livy.Delete(resp.Request.Context(), res, s.ID); err != nil && !livy.IsNotFound(err) {
+			"The operator must set livy.impersonation.enabled=true in livy.conf; ", res, s.ID, got, plan.runAs)
+		if err := p.livy.Delete(ctx, res, s.ID); err != nil && !livy.IsNotFound(err) {
 			p.opts.Log.WithError(err).WithField("session_id", s.ID).Error("could not delete a session created without impersonation")
 			msg += "deleting it failed, an admin must delete it by hand"
 		} else {
 			msg += "it was deleted"
 		}
-		return &answerError{http.StatusBadGateway, msg}
+		return &answerError{status: http.StatusBadGateway, msg: msg}
 	}
-	o := p.ownerOf(&s)
-	p.owners.put(res, o)
-	return replaceBody(resp, body, p.opts.Policy, o.secrets)
+	o := p.ownerOf(s)
+	p.owners.put(res, s.ID, o)
+	body = renameInBody(body, plan.name, plan.runAs, sc.Identity.User)
+	if redacted, err := p.policyFor(sc).RedactJSON(body, o.secrets); err == nil {
+		body = redacted
+	} else {
+		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer cannot be checked for secrets"}
+	}
+	answer(body)
+	return nil
 }
 
-// maxRewrite bounds a Livy answer the gateway reads to rewrite.
-const maxRewrite = 64 << 20
-
-// redactBody masks secrets in a JSON answer.
-func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
-	if !isJSON(resp) {
-		return nil
+// recoverCreate answers a create whose answer Livy did not send in time:
+// Sparkmagic retries every 5xx, so a 5xx for a session Livy did create
+// duplicates it. The gateway looks the session up by its unique name for up
+// to one more timeout; found, the caller gets it as Livy's 201; not found,
+// nothing was created and the 504 stands.
+func (p *Proxy) recoverCreate(w http.ResponseWriter, r *http.Request, plan *createPlan) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), p.opts.Timeout)
+	defer cancel()
+	for {
+		s, raw, err := p.livy.Get(ctx, plan.res, plan.name)
+		if err == nil {
+			err := p.acceptCreated(r.Context(), s, raw, plan.res, plan, func(b []byte) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Location", fmt.Sprintf("/%s/%d", plan.res, s.ID))
+				w.WriteHeader(http.StatusCreated)
+				_, _ = w.Write(b)
+			})
+			if err != nil {
+				p.upstreamError(w, r, err)
+			}
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(recoverPoll):
+		}
 	}
+}
+
+// recoverPoll is how often recoverCreate asks Livy.
+var recoverPoll = 250 * time.Millisecond
+
+// maxRewrite bounds a Livy answer the gateway reads to rewrite.
+var maxRewrite int64 = 64 << 20
+
+// redactBody masks secrets in Livy's answer, failing closed: an answer the
+// gateway cannot check (encoded, not JSON, JSON with trailing data, too
+// large) never reaches the client as it came.
+func (p *Proxy) redactBody(resp *http.Response, secrets []string) error {
 	if resp.Header.Get("Content-Encoding") != "" {
-		// Fail closed: an encoded body cannot be checked for secrets.
-		return &answerError{http.StatusBadGateway, "Livy sent an encoded answer the gateway cannot inspect"}
+		return &answerError{status: http.StatusBadGateway, msg: "Livy sent an encoded answer the gateway cannot inspect"}
+	}
+	if resp.ContentLength == 0 || resp.Request.Method == http.MethodHead {
+		return nil
 	}
 	body, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
-	return replaceBody(resp, body, p.opts.Policy, secrets)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return replaceBody(resp, body, nil, nil)
+	}
+	if !isJSON(resp) {
+		// A Jetty error page, a proxy's HTML: its status stays, its words go,
+		// except a 4xx page's title (Livy's CSRF filter says what is missing).
+		status := resp.StatusCode
+		if status < 400 {
+			status = http.StatusBadGateway
+		}
+		msg := fmt.Sprintf("Livy answered %d with a body that is not JSON", resp.StatusCode)
+		if reason := errorPageReason(body); reason != "" && status < 500 {
+			msg = fmt.Sprintf("Livy answered %d: %s", status, reason)
+		}
+		return &answerError{status: status, msg: msg}
+	}
+	return replaceBody(resp, body, p.policyFor(scope.From(resp.Request.Context())), secrets)
 }
 
 // readAnswer reads Livy's whole answer, in one allocation when Livy says how
-// long it is (the polling answers do).
+// long it is (the polling answers do). An answer over maxRewrite is refused,
+// never cut: a cut answer cannot be checked.
 func readAnswer(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	tooBig := &answerError{status: http.StatusBadGateway, msg: fmt.Sprintf("Livy's answer is larger than %d bytes", maxRewrite)}
 	var body []byte
 	var err error
-	if n := resp.ContentLength; n >= 0 && n <= maxRewrite {
+	switch n := resp.ContentLength; {
+	case n > maxRewrite:
+		return nil, tooBig
+	case n >= 0:
 		body = make([]byte, n)
 		_, err = io.ReadFull(resp.Body, body)
-	} else {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxRewrite))
+	default:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxRewrite+1))
+		if int64(len(body)) > maxRewrite {
+			return nil, tooBig
+		}
 	}
 	if err != nil {
-		return nil, &answerError{http.StatusBadGateway, "reading Livy's answer: " + err.Error()}
+		return nil, &answerError{status: http.StatusBadGateway, msg: "reading Livy's answer: " + err.Error()}
 	}
 	return body, nil
+}
+
+// pageTitle is an HTML error page's title, as Jetty writes it: "Error 400 <reason>".
+var pageTitle = regexp.MustCompile(`(?is)<title>\s*(?:error\s+\d{3}\s+)?([^<]{1,200})</title>`)
+
+// errorPageReason is the reason in an error page's title, printable ASCII
+// only, or "".
+func errorPageReason(body []byte) string {
+	m := pageTitle.FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	reason := strings.Join(strings.Fields(string(m[1])), " ")
+	for _, r := range reason {
+		if r < ' ' || r > '~' {
+			return ""
+		}
+	}
+	return reason
 }
 
 func isJSON(resp *http.Response) bool {
 	return strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
 }
 
-// replaceBody sets resp's body to the redacted body. A body that is not JSON
-// is passed on as it came: it carries no conf the gateway knows to mask.
+// replaceBody sets resp's body to the redacted body (pol nil: as it is). A
+// body that is not exactly one JSON value is refused (fail closed).
 func replaceBody(resp *http.Response, body []byte, pol *policy.Policy, secrets []string) error {
-	if redacted, err := pol.RedactJSON(body, secrets); err == nil {
+	if pol != nil {
+		redacted, err := pol.RedactJSON(body, secrets)
+		if err != nil {
+			return &answerError{status: http.StatusBadGateway, msg: "Livy's answer is not JSON the gateway can check for secrets"}
+		}
 		body = redacted
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))

@@ -41,7 +41,7 @@ func (p *Proxy) list(w http.ResponseWriter, r *http.Request, res livy.Resource) 
 	sc := scope.From(r.Context())
 	p.forward(w, r, func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
-			return nil
+			return p.redactBody(resp, nil)
 		}
 		return p.filterList(resp, res, sc, from, size)
 	})
@@ -61,22 +61,24 @@ func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Sco
 	}
 	var page listPage
 	if err := json.Unmarshal(body, &page); err != nil {
-		return &answerError{http.StatusBadGateway, "Livy's list answer is not a list"}
+		return &answerError{status: http.StatusBadGateway, msg: "Livy's list answer is not a list"}
 	}
 	mine := make([]json.RawMessage, 0, len(page.Sessions))
+	pol := p.policyFor(sc)
 	for _, raw := range page.Sessions {
 		var s livy.Session
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return &answerError{http.StatusBadGateway, "Livy's list holds an item that is not a session"}
+			return &answerError{status: http.StatusBadGateway, msg: "Livy's list holds an item that is not a session"}
 		}
 		o := p.ownerOf(&s)
-		p.owners.put(res, o)
+		p.owners.put(res, s.ID, o)
 		if !sc.Identity.Admin && o.user != sc.Identity.User {
 			continue
 		}
-		redacted, err := p.opts.Policy.RedactJSON(raw, o.secrets)
+		raw = renameInBody(raw, s.SessionName(), o.user, sc.Identity.User)
+		redacted, err := pol.RedactJSON(raw, o.secrets)
 		if err != nil {
-			return &answerError{http.StatusBadGateway, "Livy's list holds an item that is not JSON"}
+			return &answerError{status: http.StatusBadGateway, msg: "Livy's list holds an item that is not JSON"}
 		}
 		mine = append(mine, redacted)
 	}

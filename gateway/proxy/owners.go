@@ -1,113 +1,83 @@
 package proxy
 
 import (
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/livygate/livygate/livy"
 )
 
-// owner is what the gateway remembers of one session or batch.
+// owner is what the gateway reads of a session to decide on a request.
 type owner struct {
 	user    string
-	id      int
-	name    string
 	secrets []string // sensitive conf values, masked wherever Livy echoes them
-	expires time.Time
 }
 
-// ownerCache maps a session's id and name to its owner, so steady polling
-// costs no extra Livy call. Create and list fill it, delete evicts it, and
-// entries expire after ttl so a session Livy dropped on its own is forgotten.
+// ownerCache remembers who owned a session id, so that steady polling of
+// GET /{id} by its owner costs no extra Livy call. It never decides alone:
+// a hit only lets the poll through, and the answer itself is checked before
+// it is returned (see checkItemAnswer). Names are never cached: they are
+// always resolved by Livy, since a name can be reused.
 type ownerCache struct {
 	ttl        time.Duration
 	maxEntries int
 	now        func() time.Time
 
 	mu sync.RWMutex
-	m  map[string]*owner
+	m  map[cacheKey]cached
+}
+
+type cacheKey struct {
+	res livy.Resource
+	id  int
+}
+
+type cached struct {
+	owner
+	expires time.Time
 }
 
 func newOwnerCache(ttl time.Duration, maxEntries int, now func() time.Time) *ownerCache {
-	return &ownerCache{ttl: ttl, maxEntries: maxEntries, now: now, m: map[string]*owner{}}
+	return &ownerCache{ttl: ttl, maxEntries: maxEntries, now: now, m: map[cacheKey]cached{}}
 }
 
-// cacheKey names an item the way Livy resolves it: all digits is an id (so
-// "007" and "7" are one session), anything else a name.
-func cacheKey(res livy.Resource, item string) (string, bool) {
-	if item != "" && strings.Trim(item, "0123456789") == "" {
-		n, err := strconv.ParseInt(item, 10, 32)
-		if err != nil {
-			return "", false // Livy cannot parse it either
-		}
-		return string(res) + "#" + strconv.FormatInt(n, 10), true
-	}
-	return string(res) + "@" + item, true
-}
-
-func (c *ownerCache) get(res livy.Resource, item string) *owner {
+func (c *ownerCache) get(res livy.Resource, id int) (owner, bool) {
 	if c.ttl <= 0 {
-		return nil
-	}
-	k, ok := cacheKey(res, item)
-	if !ok {
-		return nil
+		return owner{}, false
 	}
 	c.mu.RLock()
-	o := c.m[k]
+	e, ok := c.m[cacheKey{res, id}]
 	c.mu.RUnlock()
-	if o == nil || c.now().After(o.expires) {
-		return nil
+	if !ok || c.now().After(e.expires) {
+		return owner{}, false
 	}
-	return o
+	return e.owner, true
 }
 
-func (c *ownerCache) put(res livy.Resource, o owner) {
+func (c *ownerCache) put(res livy.Resource, id int, o owner) {
 	if c.ttl <= 0 {
 		return
 	}
-	o.expires = c.now().Add(c.ttl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.maxEntries {
 		c.pruneLocked()
 	}
-	idKey, _ := cacheKey(res, strconv.Itoa(o.id))
-	c.m[idKey] = &o
-	if nameKey, ok := nameKeyOf(res, o.name); ok {
-		c.m[nameKey] = &o
-	}
+	c.m[cacheKey{res, id}] = cached{owner: o, expires: c.now().Add(c.ttl)}
 }
 
-// nameKeyOf is the key for a session's name. A name of digits only is never
-// a key: Livy reads such a path segment as an id, and caching the name there
-// would let a session named "5" claim session 5.
-func nameKeyOf(res livy.Resource, name string) (string, bool) {
-	if name == "" || strings.Trim(name, "0123456789") == "" {
-		return "", false
-	}
-	return cacheKey(res, name)
-}
-
-// evict forgets a session under both its id and its name.
-func (c *ownerCache) evict(res livy.Resource, o *owner) {
+func (c *ownerCache) evict(res livy.Resource, id int) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	idKey, _ := cacheKey(res, strconv.Itoa(o.id))
-	delete(c.m, idKey)
-	if nameKey, ok := nameKeyOf(res, o.name); ok {
-		delete(c.m, nameKey)
-	}
+	delete(c.m, cacheKey{res, id})
+	c.mu.Unlock()
 }
 
 // pruneLocked drops expired entries, and everything if that is not enough:
 // the cache is only an optimisation, and a refill costs one Livy call each.
 func (c *ownerCache) pruneLocked() {
 	now := c.now()
-	for k, o := range c.m {
-		if now.After(o.expires) {
+	for k, e := range c.m {
+		if now.After(e.expires) {
 			delete(c.m, k)
 		}
 	}

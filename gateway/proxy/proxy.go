@@ -5,12 +5,15 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,11 +110,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > p.opts.MaxBodyBytes {
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
+		p.tooLarge(w, r, r.Body)
 		return
 	}
 	// Bodies without a Content-Length are cut at the same size (413 below).
-	r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes)
+	if r.ContentLength != 0 {
+		cb := &cappedBody{http.MaxBytesReader(w, r.Body, p.opts.MaxBodyBytes), r.Body}
+		r.Body = cb
+		r = r.WithContext(context.WithValue(r.Context(), cappedKey{}, cb))
+	}
+	if msg := routingTrick(r); msg != "" {
+		sc.Refuse(msg)
+		respond.Error(w, r, http.StatusBadRequest, msg)
+		return
+	}
 	if hasDotSegment(r.URL.Path) {
 		sc.Refuse("dot or empty path segment")
 		respond.Error(w, r, http.StatusBadRequest, "the path must not contain empty, '.' or '..' segments")
@@ -134,7 +146,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case lp.Item == "" && r.Method == http.MethodPost:
 		p.create(w, r, lp.Resource)
 	case lp.Item == "":
-		p.forward(w, r, nil) // Livy answers other methods itself
+		// HEAD would show the size of everyone's list; nothing else exists.
+		w.Header().Set("Allow", "GET, POST")
+		sc.Refuse("method not allowed")
+		respond.Error(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on /"+string(lp.Resource))
 	default:
 		p.item(w, r, lp)
 	}
@@ -142,6 +157,35 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (p *Proxy) tooLargeMsg() string {
 	return fmt.Sprintf("request body is larger than %d bytes", p.opts.MaxBodyBytes)
+}
+
+// cappedBody is a request body cut at MaxBodyBytes that still reaches the
+// body as the client sent it, to drain it. Closing it does nothing (the
+// transport closes a body it failed to send; the server closes it after the
+// answer), so the drain can still read.
+type cappedBody struct {
+	io.ReadCloser
+	orig io.ReadCloser
+}
+
+func (*cappedBody) Close() error { return nil }
+
+type cappedKey struct{}
+
+// drainMax bounds how much of an oversized body is read and dropped.
+const drainMax = 16 << 20
+
+// tooLarge answers 413 after reading and dropping a bounded amount of the
+// body: clients that write the whole body before reading (Python's urllib)
+// would otherwise get a connection reset instead of the answer. The
+// server's read timeout bounds the time this takes.
+func (p *Proxy) tooLarge(w http.ResponseWriter, r *http.Request, body io.Reader) {
+	if cb, ok := r.Context().Value(cappedKey{}).(*cappedBody); ok {
+		body = cb.orig
+	}
+	_, _ = io.CopyN(io.Discard, body, drainMax)
+	w.Header().Set("Connection", "close")
+	respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
 }
 
 // hasDotSegment reports "//", "/./" or "/../" anywhere in a path, which Livy's
@@ -155,68 +199,166 @@ func hasDotSegment(path string) bool {
 	return false
 }
 
+// routingTrick names what in r Livy's router would read as another request
+// than the one the gateway checks, or "": a ';' (Livy cuts the path there),
+// a _method parameter (Livy takes it as the method of a POST), or a
+// multipart body (its fields are parameters to Livy, _method included)
+// anywhere but the upload routes, where no other method has a route.
+func routingTrick(r *http.Request) string {
+	if livy.RouteCut(r.URL.Path) {
+		return "the path must not contain ';'"
+	}
+	if r.URL.RawQuery != "" {
+		for k := range r.URL.Query() {
+			if strings.EqualFold(k, livy.MethodOverrideParam) {
+				return "the " + livy.MethodOverrideParam + " parameter is not accepted"
+			}
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+		lp, ok := livy.ParsePath(r.URL.Path)
+		if !ok || lp.Item == "" || !strings.HasPrefix(lp.Rest, "upload-") || strings.Contains(lp.Rest, "/") {
+			return "multipart bodies are only accepted by the upload routes"
+		}
+	}
+	return ""
+}
+
 func isFormBody(r *http.Request) bool {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	return strings.HasPrefix(ct, "application/x-www-form-urlencoded")
 }
 
 // item serves /{sessions,batches}/{id or name}[/…] to the owner or an admin.
-// Anyone else gets exactly Livy's 404, so existence does not leak.
+// Anyone else gets exactly Livy's 404, so existence does not leak. The owner
+// is always the one Livy answers: a fresh look-up before anything else, or,
+// for the polls of GET /{id} that the cache lets through, the answer itself
+// checked before it is returned. Livy then gets the numeric id it named, so
+// what was checked is what Livy acts on.
 func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 	sc := scope.From(r.Context())
 	sc.SessionID = lp.Item
-	o, err := p.lookup(r.Context(), lp.Resource, lp.Item)
+	notFound := func() { respond.LivyError(w, http.StatusNotFound, lp.Resource.NotFoundMessage(lp.Item)) }
+	target, ok := p.resolveItem(sc.Identity, lp.Item)
+	if !ok {
+		sc.Refuse("no such session name")
+		notFound()
+		return
+	}
+	id, isID := livy.ParseID(target)
+	if isID && r.Method == http.MethodGet && lp.Rest == "" {
+		if o, hit := p.owners.get(lp.Resource, id); hit && (o.user == sc.Identity.User || sc.Identity.Admin) {
+			sc.ProxyUser = o.user
+			p.forwardItem(w, r, lp, id, o.secrets)
+			return
+		}
+	}
+	s, _, err := p.livy.Get(r.Context(), lp.Resource, target)
 	switch {
-	case errors.Is(err, errNotFound):
-		respond.LivyError(w, http.StatusNotFound, lp.Resource.NotFoundMessage(lp.Item))
+	case livy.IsNotFound(err):
+		if isID {
+			p.owners.evict(lp.Resource, id)
+		}
+		notFound()
 		return
 	case err != nil:
 		p.upstreamError(w, r, err)
 		return
 	}
+	o := p.ownerOf(s)
+	sc.SessionID = strconv.Itoa(s.ID)
 	sc.ProxyUser = o.user
 	if !sc.Identity.Admin && o.user != sc.Identity.User {
 		sc.Refuse("not the owner")
-		respond.LivyError(w, http.StatusNotFound, lp.Resource.NotFoundMessage(lp.Item))
+		notFound()
 		return
 	}
+	p.owners.put(lp.Resource, s.ID, o)
+	p.forwardItem(w, r, lp, s.ID, o.secrets)
+}
+
+// resolveItem turns the caller's item segment into what Livy is asked for:
+// an id as it is, the caller's own name as its namespaced Livy name, and for
+// admins a raw Livy name with its owner ("bob~etl"). ok is false for an item
+// nobody can have named: it never reaches Livy.
+func (p *Proxy) resolveItem(id *auth.Identity, item string) (string, bool) {
+	if n, isID := livy.ParseID(item); isID {
+		return item, n >= 0
+	}
+	if validName(item) {
+		return livyName(id.User, item), true
+	}
+	if id.Admin && validRawName(item) {
+		return item, true
+	}
+	return "", false
+}
+
+// forwardItem proxies r to Livy as /{resource}/{id}/{rest}. A GET of the
+// item itself is checked against the caller before it is returned (its
+// owner from the answer), and shows the caller's own name without prefix.
+func (p *Proxy) forwardItem(w http.ResponseWriter, r *http.Request, lp livy.Path, id int, secrets []string) {
+	sc := scope.From(r.Context())
+	r.URL.Path = "/" + string(lp.Resource) + "/" + strconv.Itoa(id)
+	if lp.Rest != "" {
+		r.URL.Path += "/" + lp.Rest
+	}
+	r.URL.RawPath = ""
 	p.forward(w, r, func(resp *http.Response) error {
 		switch {
 		case r.Method == http.MethodDelete && resp.StatusCode/100 == 2,
 			resp.StatusCode == http.StatusNotFound:
-			p.owners.evict(lp.Resource, o)
+			p.owners.evict(lp.Resource, id)
 		}
-		return p.redactBody(resp, o.secrets)
+		if r.Method == http.MethodGet && lp.Rest == "" && resp.StatusCode == http.StatusOK {
+			return p.checkItemAnswer(resp, lp, id, sc, secrets)
+		}
+		return p.redactBody(resp, secrets)
 	})
+}
+
+// checkItemAnswer returns Livy's session object only when it is the
+// caller's: the answer decides, whatever the cache said. Sensitive conf
+// keys are masked by name in any case; secrets are the session's values to
+// mask where Livy echoes them.
+func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *scope.Scope, secrets []string) error {
+	body, err := readAnswer(resp)
+	if err != nil {
+		return err
+	}
+	var s struct { // the fields that decide, not the conf: polls stay cheap
+		ID        int     `json:"id"`
+		Name      *string `json:"name"`
+		Owner     *string `json:"owner"`
+		ProxyUser *string `json:"proxyUser"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil || s.ID != id {
+		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer is not the session asked for"}
+	}
+	head := livy.Session{ID: s.ID, Name: s.Name, Owner: s.Owner, ProxyUser: s.ProxyUser}
+	user := head.User()
+	if !sc.Identity.Admin && user != sc.Identity.User {
+		p.owners.evict(lp.Resource, id)
+		sc.Refuse("not the owner")
+		return &answerError{status: http.StatusNotFound, msg: lp.Resource.NotFoundMessage(lp.Item), livy: true}
+	}
+	body = renameInBody(body, head.SessionName(), user, sc.Identity.User)
+	return replaceBody(resp, body, p.policyFor(sc), secrets)
 }
 
 var errNotFound = errors.New("no such session")
 
-// lookup finds who owns a session, from the cache or from Livy.
-func (p *Proxy) lookup(ctx context.Context, res livy.Resource, item string) (*owner, error) {
-	if o := p.owners.get(res, item); o != nil {
-		return o, nil
+// policyFor is the redaction policy for answers to the request's caller.
+func (p *Proxy) policyFor(sc *scope.Scope) *policy.Policy {
+	if sc == nil || sc.Identity == nil {
+		return p.opts.Policy
 	}
-	if _, ok := cacheKey(res, item); !ok {
-		return nil, errNotFound // an id Livy cannot parse names nothing
-	}
-	s, _, err := p.livy.Get(ctx, res, item)
-	if livy.IsNotFound(err) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	o := p.ownerOf(s)
-	p.owners.put(res, o)
-	return &o, nil
+	return p.opts.Policy.ForCaller(sc.Identity.User, sc.Identity.Groups, sc.Identity.Admin)
 }
 
 func (p *Proxy) ownerOf(s *livy.Session) owner {
 	return owner{
 		user:    s.User(),
-		id:      s.ID,
-		name:    s.SessionName(),
 		secrets: p.opts.Policy.SensitiveValues(s.Conf),
 	}
 }
@@ -260,9 +402,10 @@ var identityParams = []string{"doas", "user.name"}
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	// Send Livy exactly the path the gateway checked: re-escape it from the
-	// decoded form so an encoded slash cannot name another item upstream.
-	out.URL.RawPath = ""
+	// Send Livy exactly the path the gateway checked: every segment of its
+	// decoded form escaped, so an encoded slash cannot name another item
+	// upstream and no character is left for Livy's router to read.
+	out.URL.RawPath = livy.EscapePath(out.URL.Path)
 	pr.SetURL(p.opts.Upstream)
 	if out.URL.RawQuery != "" { // polls carry none: skip parsing
 		out.URL.RawQuery = stripIdentityParams(out.URL.Query()).Encode()
@@ -298,6 +441,7 @@ func stripIdentityParams(q url.Values) url.Values {
 type answerError struct {
 	status int
 	msg    string
+	livy   bool // answer exactly as Livy would (a non-owner's 404)
 }
 
 func (e *answerError) Error() string { return e.msg }
@@ -312,13 +456,17 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.As(err, &tooBig):
 		sc.Refuse("body too large")
-		respond.Error(w, r, http.StatusRequestEntityTooLarge, p.tooLargeMsg())
+		p.tooLarge(w, r, r.Body)
+	case errors.As(err, &ae) && ae.livy:
+		respond.LivyError(w, ae.status, ae.msg)
 	case errors.As(err, &ae):
 		sc.Fail(ae.msg)
 		respond.Error(w, r, ae.status, ae.msg)
 	case errors.Is(r.Context().Err(), context.Canceled):
 		sc.Fail("client went away")
 		w.WriteHeader(499) // nobody reads it; the access log does
+	case mayHaveCreated(r, err) && p.recoverCreate(w, r, r.Context().Value(createKey{}).(*createPlan)):
+		// Livy did create it: answered as Livy would have.
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		sc.Fail("livy timed out")
 		respond.Error(w, r, http.StatusGatewayTimeout,
@@ -334,6 +482,16 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		p.opts.Log.WithField("request_id", sc.RequestID).WithError(err).Warn("livy unreachable")
 		respond.Error(w, r, http.StatusBadGateway, "Livy is unreachable: "+errorCause(err))
 	}
+}
+
+// mayHaveCreated reports a create whose request may have reached Livy
+// although no answer came back: anything but a failure to connect.
+func mayHaveCreated(r *http.Request, err error) bool {
+	if _, ok := r.Context().Value(createKey{}).(*createPlan); !ok {
+		return false
+	}
+	var oe *net.OpError
+	return !(errors.As(err, &oe) && oe.Op == "dial")
 }
 
 // errorCause keeps the innermost reason ("connection refused") without the

@@ -49,8 +49,11 @@ func TestCreateKeepsUnknownFieldsAndAddsNone(t *testing.T) {
 			t.Errorf("%s: sent %v, want %v", k, sent[k], v)
 		}
 	}
-	if len(sent) != len(body)+1 { // + proxyUser
+	if len(sent) != len(body)+2 { // + proxyUser, + the generated name
 		t.Errorf("gateway added keys: %v", sent)
+	}
+	if n, _ := sent["name"].(string); !strings.HasPrefix(n, "alice~~") {
+		t.Errorf("unnamed batch sent to Livy as %q", n)
 	}
 }
 
@@ -222,8 +225,9 @@ func TestOwnershipHidesOtherUsersSessions(t *testing.T) {
 		t.Error("bob deleted alice's session")
 	}
 	// Owner and admin both get through.
-	for _, u := range []string{"alice", "carol"} {
-		expectStatus(t, h.do(u, http.MethodGet, "/sessions/alices-etl", nil), http.StatusOK)
+	// Admins address the raw Livy name.
+	for u, name := range map[string]string{"alice": "alices-etl", "carol": "alice~alices-etl"} {
+		expectStatus(t, h.do(u, http.MethodGet, "/sessions/"+name, nil), http.StatusOK)
 		expectStatus(t, h.do(u, http.MethodGet, fmt.Sprintf("/sessions/%d/statements/0", id), nil), http.StatusOK)
 	}
 	// Batches follow the same rule.
@@ -264,7 +268,9 @@ func TestNumericSessionNameClaimsNothing(t *testing.T) {
 	h.livy.Add("sessions", map[string]any{"proxyUser": "bob"}) // id 0
 	h.livy.Add("sessions", map[string]any{"proxyUser": "bob"}) // id 1
 	expectStatus(t, h.do("bob", http.MethodGet, "/sessions/1", nil), http.StatusOK)
-	h.createAs("alice", map[string]any{"kind": "pyspark", "name": "1"})
+	// A name Livy would read as an id is refused at create.
+	expectStatus(t, h.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark", "name": "1"}), http.StatusBadRequest)
+	h.livy.Add("sessions", map[string]any{"proxyUser": "alice", "name": "1"}) // made in Livy directly
 	h.do("alice", http.MethodGet, "/sessions", nil)
 	for _, m := range []string{http.MethodGet, http.MethodDelete} {
 		expectStatus(t, h.do("alice", m, "/sessions/1", nil), http.StatusNotFound)

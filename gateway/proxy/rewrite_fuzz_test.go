@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/livygate/livygate/gateway/auth"
@@ -25,6 +26,7 @@ func FuzzRewriteCreate(f *testing.F) {
 		`{"conf":{"a":1}}`,
 		`[1,2]`, `null`, `{"proxyUser":"alice","proxyUser":"bob"}`,
 		`{"proxyuser":"bob","ProxyUser":"bob"}`,
+		`{"name":"0;x"}`, `{"name":"etl-1"}`, `{"name":"bob~etl"}`, `{"name":"٥"}`, `{"name":7}`,
 	} {
 		f.Add(s)
 	}
@@ -35,7 +37,8 @@ func FuzzRewriteCreate(f *testing.F) {
 	p := &Proxy{opts: Options{Policy: pol}}
 	sc := &scope.Scope{Identity: &auth.Identity{User: "alice"}}
 	f.Fuzz(func(t *testing.T, body string) {
-		out, runAs, status, err := p.rewriteCreate(context.Background(), livy.Sessions, []byte(body), sc)
+		plan, status, err := p.rewriteCreate(context.Background(), livy.Sessions, []byte(body), sc)
+		out, runAs := plan.body, plan.runAs
 		if err != nil {
 			if status < 400 || status > 499 {
 				t.Fatalf("refusal with status %d", status)
@@ -53,8 +56,15 @@ func FuzzRewriteCreate(f *testing.F) {
 		if json.Unmarshal(got["proxyUser"], &pu) != nil || pu != "alice" {
 			t.Fatalf("proxyUser sent to Livy: %s", got["proxyUser"])
 		}
+		var name string
+		if json.Unmarshal(got["name"], &name) != nil || name != plan.name || !strings.HasPrefix(name, "alice~") {
+			t.Fatalf("name sent to Livy: %s (plan %q)", got["name"], plan.name)
+		}
+		if n := strings.TrimPrefix(name, "alice~"); !validName(n) && !strings.HasPrefix(n, "~") {
+			t.Fatalf("name %q is neither the user's valid name nor generated", name)
+		}
 		for k, v := range in {
-			if k == "proxyUser" {
+			if k == "proxyUser" || k == "name" {
 				continue
 			}
 			var a, b any
@@ -64,7 +74,9 @@ func FuzzRewriteCreate(f *testing.F) {
 				t.Fatalf("field %q changed: %s → %s", k, v, got[k])
 			}
 		}
-		if _, hadPU := in["proxyUser"]; len(got) != len(in)+map[bool]int{true: 0, false: 1}[hadPU] {
+		_, hadPU := in["proxyUser"]
+		_, hadName := in["name"]
+		if len(got) != len(in)+map[bool]int{true: 0, false: 1}[hadPU]+map[bool]int{true: 0, false: 1}[hadName] {
 			t.Fatalf("keys added or lost: %s → %s", body, out)
 		}
 		var conf map[string]string

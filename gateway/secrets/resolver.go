@@ -286,6 +286,18 @@ func (r *Resolver) Masks() map[string]string {
 	return next.masks
 }
 
+// MasksFor is Masks narrowed to the secrets user (or one of groups) may use.
+func (r *Resolver) MasksFor(user string, groups []string) map[string]string {
+	all := r.Masks()
+	out := make(map[string]string)
+	for v, ref := range all {
+		if name, ok := strings.CutPrefix(ref, r.prefix); ok && r.allowed(name, user, groups) {
+			out[v] = ref
+		}
+	}
+	return out
+}
+
 func (r *Resolver) fresh(s *maskState) bool {
 	return !s.at.IsZero() && r.now().Sub(s.at) < maskRefresh
 }

@@ -122,9 +122,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		ErrorLog:          nil,
 	}
+	ln = limitListener(ln, l.MaxConnections, l.MaxConnectionsPerClient)
 	errc := make(chan error, 1)
 	go func() {
 		if l.TLSCertFile != "" {

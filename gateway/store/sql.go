@@ -25,8 +25,13 @@ type Options struct {
 	// MaxAge deletes audit events, runs and mint records older than this; 0
 	// keeps them.
 	MaxAge time.Duration
-	// MaxEvents keeps at most this many audit events; 0 keeps all.
+	// MaxEvents keeps at most this many audit events of authenticated
+	// callers; 0 keeps all.
 	MaxEvents int
+	// MaxAnonymousEvents keeps at most this many events without a user
+	// (refusals before authentication), counted apart so that anonymous
+	// traffic cannot push real users' events out; 0 keeps all.
+	MaxAnonymousEvents int
 	// MaxRuns keeps at most this many sync runs; 0 keeps all.
 	MaxRuns int
 	// PruneEvery applies retention this often (default 10 minutes).
@@ -163,7 +168,15 @@ func (s *SQL) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // Record implements audit.Sink: it queues and never blocks.
-func (s *SQL) Record(e audit.Event) { s.enqueue(item{event: &e}) }
+// An event without a user may only take the first half of the queue, so a
+// flood of anonymous refusals cannot crowd out authenticated users' events.
+func (s *SQL) Record(e audit.Event) {
+	if e.User == "" && len(s.queue) >= cap(s.queue)/2 {
+		s.dropped.Add(1)
+		return
+	}
+	s.enqueue(item{event: &e})
+}
 
 // RecordMint implements Store: it queues and never blocks.
 func (s *SQL) RecordMint(m MintRecord) { s.enqueue(item{mint: &m}) }
@@ -314,8 +327,12 @@ func (s *SQL) prune(ctx context.Context) error {
 		exec(`DELETE FROM sync_runs WHERE started_ms < ?`, cutoff)
 		exec(`DELETE FROM token_mints WHERE expires_ms < ?`, cutoff)
 	}
+	// Authenticated and anonymous events are kept by separate counts.
 	if s.opts.MaxEvents > 0 {
-		exec(`DELETE FROM audit_events WHERE id <= (SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxEvents)
+		exec(`DELETE FROM audit_events WHERE user_name <> '' AND id <= (SELECT id FROM audit_events WHERE user_name <> '' ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxEvents)
+	}
+	if s.opts.MaxAnonymousEvents > 0 {
+		exec(`DELETE FROM audit_events WHERE user_name = '' AND id <= (SELECT id FROM audit_events WHERE user_name = '' ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxAnonymousEvents)
 	}
 	if s.opts.MaxRuns > 0 {
 		exec(`DELETE FROM sync_results WHERE run_id <= (SELECT id FROM sync_runs ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxRuns)

@@ -341,3 +341,49 @@ func TestDialectRebind(t *testing.T) {
 		t.Errorf("rebind: %s", got)
 	}
 }
+
+// Issue 11, item 13: refusals without an identity cannot push
+// authenticated users' events out, in retention or in the write queue.
+func TestAnonymousEventsDisplaceNothing(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, Options{MaxEvents: 5, MaxAnonymousEvents: 3, Now: time.Now})
+	for i := 0; i < 5; i++ {
+		s.Record(event("alice", "POST", "/batches", "ok", time.Now()))
+	}
+	for i := 0; i < 50; i++ {
+		s.Record(event("", "GET", "/sessions", "refused", time.Now()))
+	}
+	flush(t, s, 55)
+	if err := s.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := s.Audit(ctx, AuditQuery{User: "alice"}); n != 5 {
+		t.Errorf("alice's events kept: %d, want 5", n)
+	}
+	if _, n, _ := s.Audit(ctx, AuditQuery{}); n != 8 {
+		t.Errorf("events kept: %d, want 5 + 3 anonymous", n)
+	}
+
+	q := open(t, Options{QueueSize: 8})
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	q.beforeWrite = func() {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	q.Record(event("bob", "POST", "/batches", "ok", time.Now()))
+	<-entered // the writer is stuck
+	for i := 0; i < 100; i++ {
+		q.Record(event("", "GET", "/sessions", "refused", time.Now()))
+	}
+	for i := 0; i < 4; i++ {
+		q.Record(event("bob", "POST", "/batches", "ok", time.Now()))
+	}
+	close(release)
+	flush(t, q, 105)
+	if _, n, _ := q.Audit(ctx, AuditQuery{User: "bob"}); n != 5 {
+		t.Errorf("bob's events stored: %d, want 5 (anonymous ones took the queue)", n)
+	}
+}

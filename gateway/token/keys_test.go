@@ -209,8 +209,8 @@ func checkJWKMaterial(t *testing.T, j JWK, pub crypto.PublicKey) {
 		if len(x) != 32 || len(y) != 32 {
 			t.Errorf("EC JWK x/y are %d/%d bytes, want 32", len(x), len(y))
 		}
-		got := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		if !got.Equal(p) {
+		got, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil || !got.Equal(p) {
 			t.Errorf("JWK x/y do not match the key")
 		}
 	case ed25519.PublicKey:

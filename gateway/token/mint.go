@@ -23,7 +23,12 @@ type GroupClaim struct {
 type Options struct {
 	Issuer   string
 	Audience []string
-	Lifetime time.Duration
+	// LoginAudience is the gateway's own audience, which VerifyLogin
+	// requires ("" means DefaultLoginAudience); minted tokens carry it only
+	// with MintLogin.
+	LoginAudience string
+	MintLogin     bool
+	Lifetime      time.Duration
 	// UserClaims carry the user name besides "sub".
 	UserClaims  []string
 	GroupClaims []GroupClaim
@@ -76,10 +81,14 @@ func (m *Minter) Mint(user string, groups []string) (Minted, error) {
 		ID: base64.RawURLEncoding.EncodeToString(nonce[:]), KeyID: key.ID, User: user,
 		IssuedAt: now, ExpiresAt: now.Add(m.opts.Lifetime),
 	}
+	aud := m.opts.Audience
+	if m.opts.MintLogin && !slices.Contains(aud, m.loginAudience()) {
+		aud = append(slices.Clone(aud), m.loginAudience())
+	}
 	claims := jwt.MapClaims{
 		"sub": user,
 		"iss": m.opts.Issuer,
-		"aud": m.opts.Audience,
+		"aud": aud,
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": out.ExpiresAt.Unix(),
@@ -119,10 +128,32 @@ type Verified struct {
 // ErrInvalid wraps every reason a token is refused.
 var ErrInvalid = errors.New("invalid token")
 
+// DefaultLoginAudience is the audience a token needs to log in to the
+// gateway when none is configured.
+const DefaultLoginAudience = "livygate"
+
+func (m *Minter) loginAudience() string {
+	if m.opts.LoginAudience != "" {
+		return m.opts.LoginAudience
+	}
+	return DefaultLoginAudience
+}
+
+// VerifyLogin checks a token presented as a gateway login: as Verify, and
+// its aud must hold the gateway's own audience. A token minted only for the
+// downstream services is not a login.
+func (m *Minter) VerifyLogin(token string) (*Verified, error) {
+	return m.verify(token, []string{m.loginAudience()})
+}
+
 // Verify checks a token the way a careful consumer would: one of the
 // supported algorithms, a kid naming a live key of that same algorithm, a
 // good signature, and iss, aud and exp present and right.
 func (m *Minter) Verify(token string) (*Verified, error) {
+	return m.verify(token, m.opts.Audience)
+}
+
+func (m *Minter) verify(token string, audience []string) (*Verified, error) {
 	var kid string
 	parsed, err := jwt.Parse(token, func(t *jwt.Token) (any, error) {
 		kid, _ = t.Header["kid"].(string)
@@ -138,7 +169,7 @@ func (m *Minter) Verify(token string) (*Verified, error) {
 	},
 		jwt.WithValidMethods(Algorithms),
 		jwt.WithIssuer(m.opts.Issuer),
-		jwt.WithAudience(m.opts.Audience...),
+		jwt.WithAudience(audience...),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(m.opts.Now),

@@ -105,15 +105,14 @@ type keys []ui.KeyInfo
 func (k keys) List() []ui.KeyInfo { return k }
 
 type harness struct {
-	t      *testing.T
-	srv    *httptest.Server
-	livy   *livytest.Fake
-	store  *store.SQL
-	audit  *recorder
-	hub    *hub
-	sync   *syncer
-	runs   chan *provision.Run
-	probes map[string]error
+	t     *testing.T
+	srv   *httptest.Server
+	livy  *livytest.Fake
+	store *store.SQL
+	audit *recorder
+	hub   *hub
+	sync  *syncer
+	runs  chan *provision.Run
 }
 
 type option func(*ui.Options)

@@ -111,6 +111,14 @@ func (h *Hub) TokenFor(t testing.TB, user string) string {
 	return tok["token"].(string)
 }
 
+// TokenWithScopes makes an API token for user holding only scopes.
+func (h *Hub) TokenWithScopes(t testing.TB, user string, scopes ...string) string {
+	t.Helper()
+	var tok map[string]any
+	h.api(t, http.MethodPost, "/hub/api/users/"+user+"/tokens", map[string]any{"note": "test", "scopes": scopes}, &tok)
+	return tok["token"].(string)
+}
+
 func (h *Hub) api(t testing.TB, method, path string, body, out any) {
 	t.Helper()
 	b, _ := json.Marshal(body)

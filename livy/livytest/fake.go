@@ -9,16 +9,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Request is one request as the fake received it.
 type Request struct {
 	Method string
 	Path   string
+	// RawURI is the request line's target as sent, escapes included.
+	RawURI string
 	Query  string
 	Header http.Header
 	Body   []byte
@@ -34,6 +38,9 @@ type Fake struct {
 	// LogLines are appended to every session's log (to test redaction of
 	// echoed conf).
 	LogLines []string
+	// CreateDelay makes a create answer late, after the session exists, as
+	// a slow Livy does.
+	CreateDelay time.Duration
 
 	Server *httptest.Server
 
@@ -92,6 +99,15 @@ func (f *Fake) Count(resource string) int {
 	return len(f.items[resource])
 }
 
+// Restart forgets every session and starts ids from 0 again, as a Livy
+// restarted without session recovery does.
+func (f *Fake) Restart() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID = map[string]int{}
+	f.items = map[string]map[int]*item{"sessions": {}, "batches": {}}
+}
+
 // Add creates a session directly, as if another client had made it.
 func (f *Fake) Add(resource string, body map[string]any) int {
 	f.mu.Lock()
@@ -99,25 +115,51 @@ func (f *Fake) Add(resource string, body map[string]any) int {
 	return f.create(resource, body)
 }
 
+// serve routes as Livy's router (Scalatra) does: the path is cut at the
+// first ';' of the raw request line, then unescaped, and a POST takes its
+// method from a _method parameter. Requests are recorded as received.
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if !f.NoRecord {
 		f.requests = append(f.requests, Request{
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Method: r.Method, Path: r.URL.Path, RawURI: r.RequestURI, Query: r.URL.RawQuery,
 			Header: r.Header.Clone(), Body: body,
 		})
 	}
+	rawPath, _, _ := strings.Cut(r.RequestURI, "?")
+	rawPath, _, _ = strings.Cut(rawPath, ";")
+	routed := r.Clone(r.Context())
+	if p, err := url.PathUnescape(rawPath); err == nil {
+		routed.URL.Path = p
+	}
+	if m := r.URL.Query().Get("_method"); m != "" && r.Method == http.MethodPost {
+		routed.Method = strings.ToUpper(m)
+	}
+	rec := httptest.NewRecorder()
+	created := f.route(rec, routed, body)
+	f.mu.Unlock()
+	if created {
+		time.Sleep(f.CreateDelay)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// route answers one request; it reports a create. f.mu is held.
+func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte) (created bool) {
 	if r.URL.Path == "/version" {
 		writeJSON(w, 200, map[string]any{"version": "0.9.0-incubating-fake"})
-		return
+		return false
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	res := segs[0]
 	if _, ok := f.items[res]; !ok {
 		writeJSON(w, 404, map[string]any{"msg": "not found"})
-		return
+		return false
 	}
 	if len(segs) == 1 {
 		switch r.Method {
@@ -127,20 +169,29 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			var req map[string]any
 			if err := json.Unmarshal(body, &req); err != nil {
 				writeJSON(w, 400, map[string]any{"msg": "Rejected, Reason: bad json"})
-				return
+				return false
+			}
+			if name, ok := req["name"].(string); ok {
+				if it, id := f.find(res, name); it != nil && it.obj["name"] == name {
+					writeJSON(w, 400, map[string]any{"msg": fmt.Sprintf("Rejected, Reason: Duplicate session name: Some(%s) for session %d", name, id)})
+					return false
+				}
 			}
 			id := f.create(res, req)
 			w.Header().Set("Location", fmt.Sprintf("/%s/%d", res, id))
 			writeJSON(w, 201, f.items[res][id].obj)
+			return true
+		case http.MethodHead:
+			f.list(w, r, res) // Scalatra answers HEAD as GET
 		default:
 			writeJSON(w, 405, map[string]any{"msg": "method not allowed"})
 		}
-		return
+		return false
 	}
 	it, id := f.find(res, segs[1])
 	if it == nil {
 		writeJSON(w, 404, map[string]any{"msg": fmt.Sprintf("Session '%s' not found.", segs[1])})
-		return
+		return false
 	}
 	rest := strings.Join(segs[2:], "/")
 	switch {
@@ -166,14 +217,16 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(strings.Split(strings.TrimPrefix(rest, "statements/"), "/")[0])
 		if err != nil || n >= len(it.statements) {
 			writeJSON(w, 404, map[string]any{"msg": "Statement not found"})
-			return
+			return false
 		}
 		writeJSON(w, 200, it.statements[n])
 	default:
 		writeJSON(w, 200, map[string]any{"msg": "ok"})
 	}
+	return false
 }
 
+// find resolves as Livy does: all digits is an id, anything else a name.
 func (f *Fake) find(res, idOrName string) (*item, int) {
 	if strings.Trim(idOrName, "0123456789") == "" {
 		id, err := strconv.Atoi(idOrName)

@@ -155,7 +155,7 @@ download_release() {
 #    downloaded once; a warm run never rebuilds).
 install_livy_home() {
   if [ -n "$USER_LIVY_HOME" ]; then
-    [ -x "$USER_LIVY_HOME/bin/livy-server" ] && [ -d "$USER_LIVY_HOME/jars" ] ||
+    { [ -x "$USER_LIVY_HOME/bin/livy-server" ] && [ -d "$USER_LIVY_HOME/jars" ]; } ||
       die "install: LIVY_HOME=$USER_LIVY_HOME is not an unpacked Livy distribution (no bin/livy-server, jars/)"
     log "install: using LIVY_HOME=$USER_LIVY_HOME"
     return 0
@@ -246,7 +246,11 @@ EOF
 }
 
 # pyspark_archives SPARK_HOME: pyspark.zip and py4j's zip, comma-separated.
-pyspark_archives() { ls "$1"/python/lib/pyspark.zip "$1"/python/lib/py4j-*-src.zip | paste -sd, -; }
+pyspark_archives() {
+  local zips=("$1"/python/lib/pyspark.zip "$1"/python/lib/py4j-*-src.zip)
+  local IFS=,
+  echo "${zips[*]}"
+}
 
 write_env() {
   cat >"$LIVY_ENV" <<EOF
@@ -270,8 +274,9 @@ start_livy() {
   [ -f "$LIVY_HADOOP_CONF_DIR/core-site.xml" ] \
     || die "start: no Hadoop client config at $LIVY_HADOOP_CONF_DIR (start HDFS first: deploy/dev/hdfs/hdfs.sh start)"
   require_port_free livy "$LIVY_PORT"
-  local sh t0=$SECONDS
+  local sh archives t0=$SECONDS
   sh="$(spark_home)"
+  archives="$(pyspark_archives "$sh")"
   write_conf "$sh"
   rotate_log "$LIVY_LOG"
   log "start: Livy $LIVY_VERSION on http://$DEV_HOST:$LIVY_PORT, master $LIVY_SPARK_MASTER, SPARK_HOME=$sh, HADOOP_CONF_DIR=$LIVY_HADOOP_CONF_DIR; log: $LIVY_LOG"
@@ -287,7 +292,7 @@ start_livy() {
     export LIVY_CONF_DIR="$LIVY_BASE/conf" \
       SPARK_HOME="$sh" SPARK_CONF_DIR="$SPARK_CONF" HADOOP_CONF_DIR="$LIVY_HADOOP_CONF_DIR" \
       PYSPARK_PYTHON="$VENV/bin/python" SPARK_LOCAL_IP="$DEV_HOST" \
-      PYSPARK_ARCHIVES_PATH="$(pyspark_archives "$sh")" \
+      PYSPARK_ARCHIVES_PATH="$archives" \
       LIVY_SERVER_JAVA_OPTS="-Xmx$LIVY_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 ${LIVY_JAVA_OPTS:-}"
     # No argument: livy-server runs in the foreground (exec java), so the
     # process group start_bg records is Livy and every driver it starts.
