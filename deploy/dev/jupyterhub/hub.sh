@@ -41,8 +41,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # read by log() in common.sh
 DEV_COMPONENT="${DEV_HUB_INSTANCE:-jupyterhub}"
-# shellcheck source=../common.sh
+# shellcheck source-path=SCRIPTDIR source=../common.sh
 . "$HERE/../common.sh"
 CACHE="$DEV_CACHE"
 VENV="$CACHE/py"
