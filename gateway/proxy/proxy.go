@@ -346,8 +346,6 @@ func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *s
 	return replaceBody(resp, body, p.policyFor(sc), secrets)
 }
 
-var errNotFound = errors.New("no such session")
-
 // policyFor is the redaction policy for answers to the request's caller.
 func (p *Proxy) policyFor(sc *scope.Scope) *policy.Policy {
 	if sc == nil || sc.Identity == nil {
