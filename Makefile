@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build dev dev-down test test-unit test-integration test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -53,13 +53,26 @@ test-integration:
 	$(GO) test -tags integration -count=1 ./...
 
 # Starts the stack, runs the end-to-end suite and the admin UI's browser test
-# (headless Chromium), stops the stack (also on failure).
+# (headless Chromium), stops the stack (also on failure). Then restarts it
+# with Spark on YARN (DEV_SPARK_MASTER=yarn) for the tests marked yarn only:
+# one pyspark session and one batch whose YARN user must be alice.
 BROWSER_TEST := $(GO) test -tags browser -count=1 -timeout 6m -run TestBrowserAdminUI ./gateway/ui/
 test-e2e:
 	@bash deploy/dev/stack.sh start
 	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
 		$(BROWSER_TEST); rc2=$$?; \
-		bash deploy/dev/stack.sh down >/dev/null 2>&1; [ $$rc -ne 0 ] && exit $$rc; exit $$rc2
+		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+		$(MAKE) --no-print-directory test-e2e-yarn; rc3=$$?; \
+		for r in $$rc $$rc2 $$rc3; do [ $$r -ne 0 ] && exit $$r; done; exit 0
+
+# The end-to-end tests marked yarn, against the stack on YARN.
+test-e2e-yarn:
+	@set +e; t0=$$SECONDS; \
+		if DEV_SPARK_MASTER=yarn bash deploy/dev/stack.sh start; then \
+			$(DEV_PY) -m pytest -q -rA -m yarn deploy/dev/e2e; rc=$$?; \
+		else rc=1; fi; \
+		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+		echo "test-e2e-yarn: $$((SECONDS - t0)) s (stack on YARN started, tested, stopped)"; exit $$rc
 
 # The admin UI in headless Chromium against its own stack. `make screenshots`
 # does the same and refreshes docs/screenshots/*.png.
