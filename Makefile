@@ -54,25 +54,26 @@ test-integration:
 
 # Starts the stack, runs the end-to-end suite and the admin UI's browser test
 # (headless Chromium), stops the stack (also on failure). Then restarts it
-# with Spark on YARN (DEV_SPARK_MASTER=yarn) for the tests marked yarn only:
-# one pyspark session and one batch whose YARN user must be alice.
+# with Spark on YARN (DEV_SPARK_MASTER=yarn) for the tests marked yarn only
+# (E2E_YARN): one pyspark session and one batch whose YARN user must be alice.
 BROWSER_TEST := $(GO) test -tags browser -count=1 -timeout 6m -run TestBrowserAdminUI ./gateway/ui/
+E2E_YARN := ( t0=$$SECONDS; \
+	if DEV_SPARK_MASTER=yarn bash deploy/dev/stack.sh start; then \
+		$(DEV_PY) -m pytest -q -rA -m yarn deploy/dev/e2e; rc=$$?; \
+	else rc=1; fi; \
+	bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+	echo "e2e on YARN: $$((SECONDS - t0)) s (stack started on YARN, tested, stopped)"; exit $$rc )
 test-e2e:
 	@bash deploy/dev/stack.sh start
 	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
 		$(BROWSER_TEST); rc2=$$?; \
 		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
-		$(MAKE) --no-print-directory test-e2e-yarn; rc3=$$?; \
+		$(E2E_YARN); rc3=$$?; \
 		for r in $$rc $$rc2 $$rc3; do [ $$r -ne 0 ] && exit $$r; done; exit 0
 
-# The end-to-end tests marked yarn, against the stack on YARN.
+# Only the end-to-end tests marked yarn, against the stack on YARN.
 test-e2e-yarn:
-	@set +e; t0=$$SECONDS; \
-		if DEV_SPARK_MASTER=yarn bash deploy/dev/stack.sh start; then \
-			$(DEV_PY) -m pytest -q -rA -m yarn deploy/dev/e2e; rc=$$?; \
-		else rc=1; fi; \
-		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
-		echo "test-e2e-yarn: $$((SECONDS - t0)) s (stack on YARN started, tested, stopped)"; exit $$rc
+	@set +e; $(E2E_YARN)
 
 # The admin UI in headless Chromium against its own stack. `make screenshots`
 # does the same and refreshes docs/screenshots/*.png.

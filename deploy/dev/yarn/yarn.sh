@@ -188,6 +188,9 @@ stop_yarn() {
       kill -KILL -- "-$p" 2>/dev/null || true
     fi
   done < <(find "$YARN_WORK/nm-local/nmPrivate" -name 'container_*.pid' 2>/dev/null)
+  # The localized files (Spark's jars, unpacked: ~340 MB); the container
+  # logs stay in $YARN_WORK/nm-logs until the next start.
+  rm -rf "$YARN_WORK/nm-local"
 }
 
 status_yarn() {
