@@ -287,8 +287,11 @@ livy.rsc.rpc.server.address = $DEV_HOST
 livy.rsc.launcher.port.range = $LIVY_RSC_PORT_RANGE
 # pip's pyspark: the REPL's python needs these two zips (also PYSPARK_ARCHIVES_PATH).
 livy.rsc.pyspark.archives = $(pyspark_archives "$sh")
-# On YARN: how often Livy asks the ResourceManager about its applications.
+# On YARN: how often Livy asks the ResourceManager about its applications,
+# and how long a starting driver may take to submit its application before
+# Livy gives the session up (default 120 s; a loaded 2-core machine needs more).
 livy.server.yarn.poll-interval = 1s
+livy.server.yarn.app-lookup-timeout = 600s
 ${LIVY_CONF_EXTRA:+# From LIVY_CONF_EXTRA:
 $LIVY_CONF_EXTRA}
 EOF

@@ -142,7 +142,6 @@ public class MiniYarn {
     conf.setBoolean("yarn.resourcemanager.recovery.enabled", false);
     conf.setInt("yarn.resourcemanager.nodemanagers.heartbeat-interval-ms", 500);
     conf.setInt("yarn.resourcemanager.connect.retry-interval.ms", 500);
-    conf.setInt("yarn.nodemanager.delete.debug-delay-sec", 600);
     conf.set("yarn.nodemanager.container-localizer.java.opts", "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
     // One queue; a session's and a batch's ApplicationMasters side by side.
     conf.set("yarn.resourcemanager.scheduler.class",
@@ -206,8 +205,17 @@ public class MiniYarn {
     stop.await();
     System.out.println("MINIYARN stopping");
     try {
-      nm.stop();
-      rm.stop();
+      // A clean stop kills running containers first, then waits 7 s for
+      // finished applications whose logs the NodeManager still keeps and 10 s
+      // for its localizer: give it 5 s in all. yarn.sh stop ends any
+      // container left behind (by its pid file).
+      Thread stopper = new Thread(() -> {
+        nm.stop();
+        rm.stop();
+      }, "stop");
+      stopper.setDaemon(true);
+      stopper.start();
+      stopper.join(5_000);
     } finally {
       System.out.println("MINIYARN stopped");
       System.out.flush();
