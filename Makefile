@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down lint test test-unit test-integration test-harness test-e2e test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -73,16 +73,30 @@ test-harness:
 # Starts the stack, runs the end-to-end suite and the two browser tests
 # (headless Chromium): the admin UI, and a real notebook (alice logs in to
 # JupyterHub with her LDAP password and runs a PySpark cell through livygate);
-# stops the stack (also on failure).
+# stops the stack (also on failure). Then restarts it with Spark on YARN
+# (DEV_SPARK_MASTER=yarn) for the tests marked yarn only (E2E_YARN): one
+# pyspark session and one batch whose YARN user must be alice.
 BROWSER_TEST := $(GO) test -tags browser -count=1 -timeout 6m -run TestBrowserAdminUI ./gateway/ui/
 NOTEBOOK_TEST := $(GO) test -tags browser -count=1 -timeout 12m -run TestBrowserNotebook ./jupyterhub/
+E2E_YARN := ( t0=$$SECONDS; \
+	if DEV_SPARK_MASTER=yarn bash deploy/dev/stack.sh start; then \
+		$(DEV_PY) -m pytest -q -rA -m yarn deploy/dev/e2e; rc=$$?; \
+	else rc=1; fi; \
+	bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+	echo "e2e on YARN: $$((SECONDS - t0)) s (stack started on YARN, tested, stopped)"; exit $$rc )
+
 test-e2e:
 	@bash deploy/dev/stack.sh start
 	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
 		$(BROWSER_TEST); rc2=$$?; \
 		$(NOTEBOOK_TEST); rc3=$$?; \
 		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
-		for r in $$rc $$rc2 $$rc3; do [ $$r -ne 0 ] && exit $$r; done; exit 0
+		$(E2E_YARN); rc4=$$?; \
+		for r in $$rc $$rc2 $$rc3 $$rc4; do [ $$r -ne 0 ] && exit $$r; done; exit 0
+
+# Only the end-to-end tests marked yarn, against the stack on YARN.
+test-e2e-yarn:
+	@set +e; $(E2E_YARN)
 
 # Both browser tests against their own stack. `make screenshots` does the
 # same and refreshes docs/screenshots/*.png.

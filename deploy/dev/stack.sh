@@ -15,6 +15,12 @@
 # (configurable-http-proxy: where a person logs in to JupyterHub),
 # DEV_HUB_PROXY_API_PORT [8001], DEV_GATEWAY_PORT [8999]. DEV_HUB_NOTEBOOKS=0
 # runs the Hub API-only (no proxy, no single-user servers, no login).
+# On YARN also the YARN_*_PORT of deploy/dev/yarn/yarn.sh (Hadoop's
+# defaults: 8030-8033, 8040-8042, 8088).
+#
+# DEV_SPARK_MASTER [local[1]]: where Livy runs Spark. "yarn" also starts a
+# YARN ResourceManager + NodeManager on the same HDFS (deploy/dev/yarn/yarn.sh)
+# and sets livy.spark.master = yarn: slower and bigger, see README.md.
 #
 # Every component logs to $DEV_CACHE/logs/<component>.log; a failure names
 # the log and prints its tail. The endpoints and demo credentials are written
@@ -33,6 +39,12 @@ export HDFS_PORT="${HDFS_PORT:-9820}" HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
 export LIVY_PORT="${LIVY_PORT:-8998}" DEV_HUB_PORT="${DEV_HUB_PORT:-8081}"
 export DEV_HUB_PUBLIC_PORT="${DEV_HUB_PUBLIC_PORT:-8000}" DEV_HUB_PROXY_API_PORT="${DEV_HUB_PROXY_API_PORT:-8001}"
 DEV_HUB_NOTEBOOKS="${DEV_HUB_NOTEBOOKS:-1}"
+DEV_SPARK_MASTER="${DEV_SPARK_MASTER:-local[1]}"
+case "$DEV_SPARK_MASTER" in
+local*) ON_YARN="" ;;
+yarn) ON_YARN=1 ;;
+*) die "DEV_SPARK_MASTER=$DEV_SPARK_MASTER: use local[N] or yarn" ;;
+esac
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
@@ -57,8 +69,18 @@ start_all() {
 
 	log "HDFS on 127.0.0.1:$HDFS_PORT"
 	bash "$HERE/hdfs/hdfs.sh" start
-	log "Livy on 127.0.0.1:$LIVY_PORT"
-	bash "$HERE/livy/livy.sh" start
+	if [ -n "$ON_YARN" ]; then
+		log "YARN (ResourceManager + NodeManager) on the same HDFS"
+		bash "$HERE/yarn/yarn.sh" start
+		# shellcheck disable=SC1091
+		YARN_RM_URL="$(. "$DEV_CACHE/yarn/yarn.env" && echo "$YARN_RM_URL")"
+	fi
+	log "Livy on 127.0.0.1:$LIVY_PORT (Spark master $DEV_SPARK_MASTER)"
+	if [ -n "$ON_YARN" ]; then
+		LIVY_SPARK_MASTER=yarn LIVY_HADOOP_CONF_DIR="$DEV_CACHE/yarn/conf" bash "$HERE/livy/livy.sh" start
+	else
+		LIVY_SPARK_MASTER="$DEV_SPARK_MASTER" bash "$HERE/livy/livy.sh" start
+	fi
 	log "JupyterHub on 127.0.0.1:$DEV_HUB_PORT (log in at 127.0.0.1:$DEV_HUB_PUBLIC_PORT)"
 	# Users log in with their LDAP password; their notebooks' Sparkmagic
 	# kernels reach the gateway with their own Hub token.
@@ -192,7 +214,10 @@ STACK_GATEWAY_CONFIG=${GW_DIR}/livygate.yaml
 STACK_GATEWAY_KEYS_DIR=${GW_DIR}/keys
 STACK_SECRETS_DIR=${GW_DIR}/secrets
 STACK_LOG_DIR=${DEV_LOGS}
-STACK_DEMO_USERS="${DEMO_USERS}"
+STACK_SPARK_MASTER="${DEV_SPARK_MASTER}"
+${ON_YARN:+STACK_YARN_RM_URL=${YARN_RM_URL}
+STACK_YARN_CONF_DIR=${DEV_CACHE}/yarn/conf
+}STACK_DEMO_USERS="${DEMO_USERS}"
 STACK_DEMO_ADMIN=carol
 STACK_ALICE_PASSWORD=${ALICE_PASSWORD}
 STACK_BOB_PASSWORD=${BOB_PASSWORD}
@@ -243,6 +268,7 @@ $(if [ "$STACK_HUB_NOTEBOOKS" = 1 ]; then
 	fi)
   Hub API     $STACK_HUB_URL/hub/api
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
+  Spark       $STACK_SPARK_MASTER${STACK_YARN_RM_URL:+   (YARN ResourceManager $STACK_YARN_RM_URL; apps: deploy/dev/yarn/yarn.sh apps)}
   LDAP        $STACK_LDAP_URL
 
 Demo users (LDAP passwords, generated at first start; the same logins for
@@ -269,6 +295,7 @@ stop_all() {
 	stop_bg livygate || true
 	bash "$HERE/jupyterhub/hub.sh" stop || true
 	bash "$HERE/livy/livy.sh" stop || true
+	bash "$HERE/yarn/yarn.sh" stop || true
 	bash "$HERE/hdfs/hdfs.sh" stop || true
 	bash "$HERE/ldap/demo.sh" stop "$LDAP_DIR" || true
 }

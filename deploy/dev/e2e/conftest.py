@@ -14,7 +14,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("DEV_CACHE", REPO / ".cache" / "dev"))
-LOGS = ["livygate", "livy", "hdfs", "jupyterhub", "ldap"]
+LOGS = ["livygate", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
 
 
 def load_stack_env():
@@ -87,4 +87,6 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed:
         for name in LOGS:
             path = CACHE / "logs" / f"{name}.log"
+            if name == "yarn" and not path.exists():
+                continue
             report.sections.append((f"tail of {path}", _tail(path)))

@@ -33,8 +33,16 @@
 #   LIVY_CSRF [true]               livy.server.csrf-protection.enabled (clients send X-Requested-By)
 #   LIVY_IMPERSONATION [true]      livy.impersonation.enabled. With false, Livy silently drops
 #                                  proxyUser and jobs run as Livy's OS user.
-#   LIVY_SPARK_MASTER [local[1]]   livy.spark.master; "yarn" needs the dev YARN (hdfs.sh with
-#                                  DEV_YARN=1) and HADOOP_CONF_DIR holding yarn-site.xml
+#   LIVY_SPARK_MASTER [local[1]]   livy.spark.master; "yarn" needs the dev YARN running
+#                                  (deploy/dev/yarn/yarn.sh start) and LIVY_HADOOP_CONF_DIR
+#                                  holding its yarn-site.xml ($DEV_CACHE/yarn/conf). Then
+#                                  start also puts $SPARK_HOME/jars, zipped, on HDFS once
+#                                  (hdfs:///livygate/spark-jars-<version>.zip, spark.yarn.archive)
+#                                  and gives each application one small ApplicationMaster and
+#                                  one executor (the LIVY_YARN_* sizes below)
+#   LIVY_YARN_AM_MEMORY [256m]     spark.yarn.am.memory (+128m overhead) on YARN
+#   LIVY_YARN_EXECUTOR_MEMORY [512m]  spark.executor.memory (+128m overhead), one executor, on YARN
+#   LIVY_SPARK_DEFAULTS_EXTRA      extra spark-defaults.conf lines, appended verbatim
 #   LIVY_CONF_EXTRA                extra livy.conf lines, appended verbatim (tests, experiments)
 #   LIVY_JAVA_OPTS                 extra JVM flags for the Livy server
 #   LIVY_START_TIMEOUT [180]       seconds start waits for readiness
@@ -62,6 +70,8 @@ LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-2}"
 LIVY_CSRF="${LIVY_CSRF:-true}"
 LIVY_IMPERSONATION="${LIVY_IMPERSONATION:-true}"
 LIVY_SPARK_MASTER="${LIVY_SPARK_MASTER:-local[1]}"
+LIVY_YARN_AM_MEMORY="${LIVY_YARN_AM_MEMORY:-256m}"
+LIVY_YARN_EXECUTOR_MEMORY="${LIVY_YARN_EXECUTOR_MEMORY:-512m}"
 LIVY_START_TIMEOUT="${LIVY_START_TIMEOUT:-180}"
 LIVY_HADOOP_CONF_DIR="${LIVY_HADOOP_CONF_DIR:-$DEV_CACHE/hdfs/conf}"
 PYSPARK_SPEC="${PYSPARK_SPEC:-pyspark==3.5.6}"
@@ -188,8 +198,77 @@ install_all() {
   install_livy_home
 }
 
+on_yarn() { [[ "$LIVY_SPARK_MASTER" == yarn* ]]; }
+
+# spark_yarn_archive SPARK_HOME: makes sure $SPARK_HOME/jars is on HDFS as
+# one zip (jars at its root, stored uncompressed), readable by everyone so
+# that the NodeManager localizes it once as a public resource, and sets
+# SPARK_YARN_ARCHIVE to its URI (for spark.yarn.archive). Without it Spark
+# uploads ~300 MB of jars to the user's staging dir for every application.
+# Idempotent: the zip is built once per Spark version in the cache and
+# uploaded only when HDFS lacks it (or holds another size).
+spark_yarn_archive() {
+  local sh="$1" ver zip remote fs="$HERE/../hdfs/fs.sh" size have
+  ver="$("$VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)')"
+  zip="$LIVY_BASE/spark-jars-$ver.zip"
+  remote="/livygate/spark-jars-$ver.zip"
+  if [ ! -f "$zip" ]; then
+    log "yarn: zipping $sh/jars into $zip"
+    "$VENV/bin/python" - "$sh/jars" "$zip.tmp" <<'PY'
+import os, sys, zipfile
+src, out = sys.argv[1:]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".jar"):
+            z.write(os.path.join(src, name), name)
+PY
+    mv "$zip.tmp" "$zip" || die "yarn: cannot write $zip"
+  fi
+  size="$(stat -c %s "$zip")"
+  have="$(HADOOP_USER_NAME="${HDFS_SUPERUSER:-hdfs}" "$fs" -stat %b "$remote" 2>/dev/null || true)"
+  if [ "$have" != "$size" ]; then
+    local t0=$SECONDS
+    log "yarn: uploading $zip ($((size / 1048576)) MB) to hdfs://$remote"
+    local su="${HDFS_SUPERUSER:-hdfs}"
+    if ! { HADOOP_USER_NAME="$su" "$fs" -mkdir -p /livygate &&
+      HADOOP_USER_NAME="$su" "$fs" -put -f "$zip" "$remote.tmp" &&
+      HADOOP_USER_NAME="$su" "$fs" -mv "$remote.tmp" "$remote" &&
+      HADOOP_USER_NAME="$su" "$fs" -chmod -R a+rX /livygate; } >&2; then
+      die "yarn: uploading $zip to hdfs://$remote failed"
+    fi
+    log "yarn: uploaded in $((SECONDS - t0))s"
+  else
+    log "yarn: hdfs://$remote already there ($((size / 1048576)) MB)"
+  fi
+  SPARK_YARN_ARCHIVE="hdfs://$remote"
+}
+
+# yarn_spark_defaults: spark-defaults.conf lines for YARN: the jars archive
+# above (spark_yarn_archive first), and the smallest containers that run a
+# session.
+yarn_spark_defaults() {
+  cat <<EOF
+# Spark on YARN (livy.spark.master = $LIVY_SPARK_MASTER), written by livy.sh:
+spark.yarn.archive               $SPARK_YARN_ARCHIVE
+spark.yarn.am.memory             $LIVY_YARN_AM_MEMORY
+spark.yarn.am.memoryOverhead     128m
+spark.yarn.am.extraJavaOptions   -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+spark.yarn.maxAppAttempts        1
+spark.executor.instances         1
+spark.executor.cores             1
+spark.executor.memory            $LIVY_YARN_EXECUTOR_MEMORY
+spark.executor.memoryOverhead    128m
+spark.executor.extraJavaOptions  -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+spark.dynamicAllocation.enabled  false
+EOF
+}
+
 write_conf() {
-  local conf="$LIVY_BASE/conf" sh="$1"
+  local conf="$LIVY_BASE/conf" sh="$1" yarn_defaults=""
+  if on_yarn; then
+    spark_yarn_archive "$sh"
+    yarn_defaults="$(yarn_spark_defaults)"
+  fi
   mkdir -p "$conf" "$SPARK_CONF" "$WORK" "$LIVY_BASE/spark-local"
   cat >"$conf/livy.conf" <<EOF
 # Written by deploy/dev/livy/livy.sh start (dev stack; regenerated at each start).
@@ -208,6 +287,11 @@ livy.rsc.rpc.server.address = $DEV_HOST
 livy.rsc.launcher.port.range = $LIVY_RSC_PORT_RANGE
 # pip's pyspark: the REPL's python needs these two zips (also PYSPARK_ARCHIVES_PATH).
 livy.rsc.pyspark.archives = $(pyspark_archives "$sh")
+# On YARN: how often Livy asks the ResourceManager about its applications,
+# and how long a starting driver may take to submit its application before
+# Livy gives the session up (default 120 s; a loaded 2-core machine needs more).
+livy.server.yarn.poll-interval = 1s
+livy.server.yarn.app-lookup-timeout = 600s
 ${LIVY_CONF_EXTRA:+# From LIVY_CONF_EXTRA:
 $LIVY_CONF_EXTRA}
 EOF
@@ -230,6 +314,7 @@ spark.sql.shuffle.partitions     2
 spark.local.dir                  $LIVY_BASE/spark-local
 spark.driver.extraJavaOptions    -XX:+UseSerialGC -XX:TieredStopAtLevel=1
 spark.pyspark.python             $VENV/bin/python
+${yarn_defaults}
 ${LIVY_SPARK_DEFAULTS_EXTRA:-}
 EOF
   cat >"$SPARK_CONF/log4j2.properties" <<'EOF'
@@ -273,6 +358,10 @@ start_livy() {
   fi
   [ -f "$LIVY_HADOOP_CONF_DIR/core-site.xml" ] \
     || die "start: no Hadoop client config at $LIVY_HADOOP_CONF_DIR (start HDFS first: deploy/dev/hdfs/hdfs.sh start)"
+  if on_yarn; then
+    [ -f "$LIVY_HADOOP_CONF_DIR/yarn-site.xml" ] ||
+      die "start: master $LIVY_SPARK_MASTER but no yarn-site.xml in $LIVY_HADOOP_CONF_DIR (start YARN: deploy/dev/yarn/yarn.sh start, and set LIVY_HADOOP_CONF_DIR=\$DEV_CACHE/yarn/conf)"
+  fi
   require_port_free livy "$LIVY_PORT"
   local sh archives t0=$SECONDS
   sh="$(spark_home)"
