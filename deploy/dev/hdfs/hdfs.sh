@@ -51,7 +51,7 @@ install_hdfs() {
   local stamp
   stamp="$(hash_of "$HERE/pom.xml")${HADOOP_VERSION:+-$HADOOP_VERSION}"
   if stamp_ok "$HDFS_LIB" "$stamp"; then
-    log "install: up to date ($HDFS_LIB, $(ls "$HDFS_LIB" | wc -l) jars)"
+    log "install: up to date ($HDFS_LIB, $(find "$HDFS_LIB" -name "*.jar" | wc -l) jars)"
     return 0
   fi
   need_cmd mvn
@@ -70,7 +70,7 @@ install_hdfs() {
   mv "$HDFS_LIB.new" "$HDFS_LIB"
   stamp_write "$HDFS_LIB" "$stamp"
   after="$(du_mb "$DEV_M2")"
-  log "install: done in $((SECONDS - t0))s, $(ls "$HDFS_LIB" | wc -l) jars, $(du_mb "$HDFS_LIB") MB (Maven repo +$((after - before)) MB)"
+  log "install: done in $((SECONDS - t0))s, $(find "$HDFS_LIB" -name "*.jar" | wc -l) jars, $(du_mb "$HDFS_LIB") MB (Maven repo +$((after - before)) MB)"
 }
 
 write_log4j() {
