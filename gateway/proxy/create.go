@@ -36,6 +36,13 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 		return
 	}
 	sc.ProxyUser = runAs
+	rewritten, release, status, err := p.govern(r.Context(), res, sc.Identity, runAs, rewritten)
+	if err != nil {
+		sc.Refuse(err.Error())
+		respond.Error(w, r, status, err.Error())
+		return
+	}
+	defer release()
 
 	r.Body = io.NopCloser(bytes.NewReader(rewritten))
 	r.ContentLength = int64(len(rewritten))

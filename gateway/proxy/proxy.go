@@ -41,7 +41,10 @@ type Options struct {
 	// passed it and just before Livy gets it (secret references, token
 	// delivery).
 	FinishConf ConfFinisher
-	Log        logrus.FieldLogger
+	// Governor, when set, applies session governance (limits, the reaper's
+	// activity and explanations); see governor.go.
+	Governor Governor
+	Log      logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -168,7 +171,11 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 	o, err := p.lookup(r.Context(), lp.Resource, lp.Item)
 	switch {
 	case errors.Is(err, errNotFound):
-		respond.LivyError(w, http.StatusNotFound, lp.Resource.NotFoundMessage(lp.Item))
+		msg, ended := p.endedMsg(sc, lp.Resource, lp.Item)
+		if !ended {
+			msg = lp.Resource.NotFoundMessage(lp.Item)
+		}
+		respond.LivyError(w, http.StatusNotFound, msg)
 		return
 	case err != nil:
 		p.upstreamError(w, r, err)
@@ -180,11 +187,15 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 		respond.LivyError(w, http.StatusNotFound, lp.Resource.NotFoundMessage(lp.Item))
 		return
 	}
+	p.used(lp.Resource, o, r, lp.Rest)
 	p.forward(w, r, func(resp *http.Response) error {
 		switch {
 		case r.Method == http.MethodDelete && resp.StatusCode/100 == 2,
 			resp.StatusCode == http.StatusNotFound:
 			p.owners.evict(lp.Resource, o)
+		}
+		if p.explainGone(resp, sc, lp) {
+			return nil
 		}
 		return p.redactBody(resp, o.secrets)
 	})
