@@ -34,6 +34,8 @@ type Fake struct {
 	// LogLines are appended to every session's log (to test redaction of
 	// echoed conf).
 	LogLines []string
+	// Version is what GET /version answers; empty is a 0.9.0 fake.
+	Version string
 
 	Server *httptest.Server
 
@@ -99,6 +101,16 @@ func (f *Fake) Add(resource string, body map[string]any) int {
 	return f.create(resource, body)
 }
 
+// SetState sets a session's or batch's state (busy, dead, …), as Livy
+// would as it runs.
+func (f *Fake) SetState(resource string, id int, state string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if it := f.items[resource][id]; it != nil {
+		it.obj["state"] = state
+	}
+}
+
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
@@ -110,7 +122,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	if r.URL.Path == "/version" {
-		writeJSON(w, 200, map[string]any{"version": "0.9.0-incubating-fake"})
+		v := f.Version
+		if v == "" {
+			v = "0.9.0-incubating-fake"
+		}
+		writeJSON(w, 200, map[string]any{"version": v})
 		return
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
