@@ -392,7 +392,9 @@ func (r *Reaper) lastServerActivity(ctx context.Context, user string) (last time
 			}
 		}
 	}
-	return last, false, nil
+	// The Hub lists a default server with no times for a user who never
+	// started one.
+	return last, last.IsZero(), nil
 }
 
 // reap deletes one session (unless dry-running) and records it.

@@ -124,6 +124,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) model(name string, u *fakeUser, includeStopped bool) map[string]any {
 	servers := map[string]any{}
+	if !u.server && includeStopped {
+		// As the Hub does: a never-started default server, with no times.
+		servers[""] = map[string]any{"name": "", "ready": false, "pending": nil, "stopped": true, "started": nil, "last_activity": nil}
+	}
 	if u.server && (u.running || includeStopped) {
 		servers[""] = map[string]any{
 			"name": "", "ready": u.running, "pending": nil, "stopped": !u.running,

@@ -17,6 +17,7 @@
 #   DEV_HUB_LOG_LEVEL            default INFO
 
 import os
+import sys
 
 from jupyterhub.proxy import Proxy
 
@@ -108,8 +109,14 @@ c.JupyterHub.log_level = _env("DEV_HUB_LOG_LEVEL", "INFO")
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allowed_users = set(users) | set(admins)
 c.Authenticator.admin_users = set(admins)
-# Never spawned here; the simple spawner needs no system users.
+# The simple spawner needs no system users. Its "notebook server" is a stub
+# (stub_server.py) that only answers HTTP: the gateway's reaper needs the
+# Hub's view of whose server runs, not notebooks
+# (POST/DELETE /hub/api/users/{name}/server start and stop it).
 c.JupyterHub.spawner_class = "simple"
+c.Spawner.cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "stub_server.py")]
+c.Spawner.start_timeout = 30
+c.Spawner.http_timeout = 30
 
 # --- API paging --------------------------------------------------------------
 c.JupyterHub.api_page_max_limit = max_limit
@@ -130,6 +137,8 @@ c.JupyterHub.load_roles = [
             "tokens",  # create tokens for users (tests)
             "list:groups",
             "read:groups",
+            "read:servers",  # the reaper: whose notebook server runs
+            "admin:servers",  # start/stop servers (tests)
         ],
         "services": ["livygate"],
     }
