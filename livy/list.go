@@ -28,13 +28,9 @@ const listPage = 100
 
 // List returns every session or batch Livy knows, following its paging.
 func (c *Client) List(ctx context.Context, res Resource) ([]Entry, error) {
-	return c.list(ctx, res, listPage)
-}
-
-func (c *Client) list(ctx context.Context, res Resource, size int) ([]Entry, error) {
 	var all []Entry
 	for from := 0; ; {
-		raw, err := c.do(ctx, "GET", fmt.Sprintf("/%s?from=%d&size=%d", res, from, size))
+		raw, err := c.do(ctx, "GET", fmt.Sprintf("/%s?from=%d&size=%d", res, from, listPage))
 		if err != nil {
 			return nil, err
 		}

@@ -68,11 +68,54 @@ func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 	return ParseVersion(v.Version)
 }
 
-// ListAll returns every session or batch Livy knows in as few calls as
-// Livy allows (one, normally): the reaper's poll. It never asks for one
-// session by id, which would refresh that session's heartbeat in Livy 0.9.
-func (c *Client) ListAll(ctx context.Context, res Resource) ([]Entry, error) {
-	return c.list(ctx, res, listAllPage)
+// Brief is a session or batch as the gateway's background work reads it
+// from a list: no conf, no log, no app info, so a list of thousands decodes
+// quickly.
+type Brief struct {
+	ID        int     `json:"id"`
+	Name      *string `json:"name"`
+	Owner     *string `json:"owner"`
+	ProxyUser *string `json:"proxyUser"`
+	State     string  `json:"state"`
+}
+
+// User is the user the session runs as (see Session.User).
+func (b *Brief) User() string {
+	return (&Session{Owner: b.Owner, ProxyUser: b.ProxyUser}).User()
+}
+
+// SessionName is the session's name, or "".
+func (b *Brief) SessionName() string {
+	if b.Name == nil {
+		return ""
+	}
+	return *b.Name
+}
+
+// ListAll returns every session or batch Livy knows, briefly, in as few
+// calls as Livy allows (one, normally): the limits' count and the reaper's
+// poll. It never asks for one session by id, which would refresh that
+// session's heartbeat in Livy 0.9.
+func (c *Client) ListAll(ctx context.Context, res Resource) ([]Brief, error) {
+	var all []Brief
+	for from := 0; ; {
+		raw, err := c.do(ctx, "GET", fmt.Sprintf("/%s?from=%d&size=%d", res, from, listAllPage))
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Total    int     `json:"total"`
+			Sessions []Brief `json:"sessions"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, fmt.Errorf("livy sent a %s list that is not JSON: %w", res, err)
+		}
+		all = append(all, page.Sessions...)
+		from += len(page.Sessions)
+		if len(page.Sessions) == 0 || from >= page.Total {
+			return all, nil
+		}
+	}
 }
 
 // listAllPage is the page size ListAll asks for; Livy adds it to "from" as

@@ -28,6 +28,9 @@ DEV_LDAP_PORT="${DEV_LDAP_PORT:-3890}"
 DEV_GATEWAY_PORT="${DEV_GATEWAY_PORT:-8999}"
 export HDFS_PORT="${HDFS_PORT:-9820}" HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
 export LIVY_PORT="${LIVY_PORT:-8998}" DEV_HUB_PORT="${DEV_HUB_PORT:-8081}"
+# Livy counts a client-mode session's spark-submit as "being created" for its
+# whole life: 3 lets alice hold three sessions (the governance e2e test).
+export LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-3}"
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
@@ -152,6 +155,24 @@ secrets:
   dir: ${GW_DIR}/secrets
   access:
     demo-db-password: {users: [alice]}
+# Session governance (README, "Session governance"). alice's fourth live
+# session is refused (deploy/dev/e2e/test_governance_e2e.py); carol, an
+# admin, is exempt. The e2e test runs a second gateway with a fast reaper.
+limits:
+  default:
+    max_sessions: ${DEV_MAX_SESSIONS:-3}
+    max_batches: 5
+    max_driver_memory: 2g
+    max_executor_memory: 2g
+    max_executors: 2
+  timeouts:
+    ttl: {max: 24h}
+    idle_timeout: {default: 2h, max: 8h}
+    heartbeat_timeout: {max: 1h}
+reaper:
+  interval: ${DEV_REAPER_INTERVAL:-1m}
+  idle_after: ${DEV_REAPER_IDLE_AFTER:-2h}
+  orphan_after: ${DEV_REAPER_ORPHAN_AFTER:-30m}
 YAML
 }
 

@@ -17,7 +17,7 @@ import (
 
 // Lister lists every session or batch Livy knows (livy.Client.ListAll).
 type Lister interface {
-	ListAll(ctx context.Context, res livy.Resource) ([]livy.Entry, error)
+	ListAll(ctx context.Context, res livy.Resource) ([]livy.Brief, error)
 }
 
 // Deps are what a Limiter needs besides its configuration.
@@ -450,7 +450,9 @@ func (l *Limiter) timeouts(ctx context.Context, req map[string]json.RawMessage, 
 		}
 		d, err := decodeTimer(raw, tm.seconds)
 		if err != nil {
-			return refuse("%s: %v", tm.field, err)
+			// Livy refuses what it cannot read itself ("Rejected, Reason:
+			// …"), with the same grammar, so nothing unread gets through.
+			continue
 		}
 		// heartbeatTimeoutInSecond 0 means no heartbeat timeout at all.
 		over := d > tm.t.Max || (tm.seconds && d == 0)

@@ -279,8 +279,12 @@ func TestTimeoutsClampedOrRefusedWithDefaults(t *testing.T) {
 	if _, err := l.Admit(context.Background(), livy.Batches, alice, "alice", req); err != nil || req["ttl"] != nil {
 		t.Errorf("batch: %v %v", err, req)
 	}
-	if _, err := l.Admit(context.Background(), livy.Sessions, alice, "alice", body(t, `{"ttl":"forever"}`)); err == nil {
-		t.Error("an unreadable ttl passed")
+	// What Livy cannot read either goes on unchanged: Livy refuses it with
+	// its own "Rejected, Reason:" 400.
+	req = body(t, `{"ttl":"forever","idleTimeout":"-5m"}`)
+	if _, err := l.Admit(context.Background(), livy.Sessions, alice, "alice", req); err != nil ||
+		string(req["ttl"]) != `"forever"` || string(req["idleTimeout"]) != `"-5m"` {
+		t.Errorf("unreadable timers: %v %v", err, req)
 	}
 	// The version was asked once.
 	n := 0

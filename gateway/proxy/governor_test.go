@@ -35,7 +35,7 @@ func (g governor) Ended(res livy.Resource, item string) (string, string, bool) {
 	return g.r.Ended(res, item)
 }
 
-func governed(t *testing.T, lc limits.Config, rc reaper.Config, ownerTTL time.Duration) (*harness, *reaper.Reaper, *clocktest.Clock) {
+func governed(t testing.TB, lc limits.Config, rc reaper.Config, ownerTTL time.Duration) (*harness, *reaper.Reaper, *clocktest.Clock) {
 	t.Helper()
 	clk := clocktest.New(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	var g governor

@@ -18,7 +18,7 @@ import (
 // Livy is what the reaper needs of Livy: the list (never one session by
 // id) and a delete.
 type Livy interface {
-	ListAll(ctx context.Context, res livy.Resource) ([]livy.Entry, error)
+	ListAll(ctx context.Context, res livy.Resource) ([]livy.Brief, error)
 	Delete(ctx context.Context, res livy.Resource, id int) error
 }
 
@@ -251,7 +251,7 @@ func (r *Reaper) Pass(ctx context.Context) []Action {
 
 // trackLocked updates what the reaper knows of each live session and
 // forgets the ones gone from Livy's list.
-func (r *Reaper) trackLocked(entries []livy.Entry, now time.Time) {
+func (r *Reaper) trackLocked(entries []livy.Brief, now time.Time) {
 	live := make(map[int]bool, len(entries))
 	for i := range entries {
 		e := &entries[i]

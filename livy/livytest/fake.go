@@ -101,6 +101,13 @@ func (f *Fake) Add(resource string, body map[string]any) int {
 	return f.create(resource, body)
 }
 
+// Remove deletes a session or batch directly, as if Livy had dropped it.
+func (f *Fake) Remove(resource string, id int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items[resource], id)
+}
+
 // SetState sets a session's or batch's state (busy, dead, …), as Livy
 // would as it runs.
 func (f *Fake) SetState(resource string, id int, state string) {
