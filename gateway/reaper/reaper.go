@@ -222,7 +222,10 @@ func (r *Reaper) Pass(ctx context.Context) []Action {
 			continue // not live
 		}
 		a := Action{Time: now, SessionID: e.ID, Name: t.name, Owner: t.owner}
-		if since, ok := orphaned[t.owner]; ok {
+		// Orphaned only if it existed while the server still ran: a session
+		// made after the server stopped came from elsewhere (curl, a job),
+		// not from the notebook that went away.
+		if since, ok := orphaned[t.owner]; ok && !t.firstSeen.After(since) {
 			a.Reason = ReasonOrphan
 			a.Detail = fmt.Sprintf("its owner's notebook server has been stopped for %s (reaper.orphan_after %s)",
 				Short(now.Sub(since)), Short(r.cfg.OrphanAfter))
@@ -405,8 +408,26 @@ func (r *Reaper) reap(ctx context.Context, a *Action) {
 		r.record(*a)
 		return
 	}
+	// Remembered before the delete, which Livy answers only once the
+	// session has stopped: a cell sent meanwhile is already told why.
+	msg := fmt.Sprintf("Session '%d' was ended by livygate at %s: %s. Restart the kernel (or create a new session) to go on.",
+		a.SessionID, a.Time.UTC().Format("2006-01-02 15:04 UTC"), a.Detail)
+	keys := []string{"#" + strconv.Itoa(a.SessionID)}
+	r.mu.Lock()
+	r.reaped[keys[0]] = &reapedSession{owner: a.Owner, msg: msg, at: a.Time}
+	if a.Name != "" && strings.Trim(a.Name, "0123456789") != "" {
+		keys = append(keys, "@"+a.Name)
+		nmsg := strings.Replace(msg, fmt.Sprintf("Session '%d'", a.SessionID), fmt.Sprintf("Session '%s' (%d)", a.Name, a.SessionID), 1)
+		r.reaped[keys[1]] = &reapedSession{owner: a.Owner, msg: nmsg, at: a.Time}
+	}
+	r.mu.Unlock()
 	err := r.deps.Livy.Delete(ctx, livy.Sessions, a.SessionID)
 	if err != nil && !livy.IsNotFound(err) {
+		r.mu.Lock()
+		for _, k := range keys {
+			delete(r.reaped, k)
+		}
+		r.mu.Unlock()
 		a.Error = err.Error()
 		log.WithError(err).Warn("reaper: deleting the session failed")
 		r.record(*a)
@@ -414,15 +435,7 @@ func (r *Reaper) reap(ctx context.Context, a *Action) {
 		return
 	}
 	log.Info("reaper: reaped session: " + a.Detail)
-	msg := fmt.Sprintf("Session '%d' was ended by livygate at %s: %s. Restart the kernel (or create a new session) to go on.",
-		a.SessionID, a.Time.UTC().Format("2006-01-02 15:04 UTC"), a.Detail)
 	r.mu.Lock()
-	rs := &reapedSession{owner: a.Owner, msg: msg, at: a.Time}
-	r.reaped["#"+strconv.Itoa(a.SessionID)] = rs
-	if a.Name != "" && strings.Trim(a.Name, "0123456789") != "" {
-		nmsg := strings.Replace(msg, fmt.Sprintf("Session '%d'", a.SessionID), fmt.Sprintf("Session '%s' (%d)", a.Name, a.SessionID), 1)
-		r.reaped["@"+a.Name] = &reapedSession{owner: a.Owner, msg: nmsg, at: a.Time}
-	}
 	delete(r.tracked, a.SessionID)
 	r.mu.Unlock()
 	r.activity.Forget(a.SessionID)

@@ -167,13 +167,13 @@ def test_idle_session_is_reaped_busy_one_is_not_and_the_next_cell_says_why(stack
 
         # Sparkmagic keeps polling alice's session (its heartbeat); that is
         # not activity, so it is reaped 45 s after her cell.
-        wait_until("alice's idle session to be reaped",
-                   lambda: all(s["id"] != alice["id"] for s in live_sessions(stack, "alice")), 120)
+        done = wait_until("alice's idle session to be reaped",
+                          lambda: [x for x in actions(stack, gw2) if x["session_id"] == alice["id"]], 120)
         idle = time.time() - last_cell
         assert 45 <= idle <= 90, idle
+        assert all(s["id"] != alice["id"] for s in live_sessions(stack, "alice")), "reaped but still live in Livy"
         bob_now = [s for s in live_sessions(stack, "bob") if s["id"] == bob["id"]]
         assert bob_now and bob_now[0]["state"] == "busy", ("bob's busy session was reaped", bob_now)
-        done = [x for x in actions(stack, gw2) if x["session_id"] == alice["id"]]
         assert len(done) == 1 and done[0]["reason"] == "idle" and done[0]["owner"] == "alice" and "error" not in done[0], done
         assert "reaper.idle_after 45s" in done[0]["detail"], done
 
@@ -212,12 +212,12 @@ def test_orphaned_session_is_reaped_when_the_notebook_server_stops(stack, gw2):
             assert r.status_code in (202, 204), r.text
             wait_until("alice's server to stop", lambda: not server_running(stack, "alice"), 60, step=1)
             stopped = time.time()
-            wait_until("alice's orphaned session to be reaped",
-                       lambda: all(s["id"] != sid for s in live_sessions(stack, "alice")), 90)
+            done = wait_until("alice's orphaned session to be reaped",
+                              lambda: [x for x in actions(stack, gw2) if x["session_id"] == sid], 90)
             # orphan_after is 15 s; idle_after (45 s) has not come yet.
             assert time.time() - stopped < 40
-            done = [x for x in actions(stack, gw2) if x["session_id"] == sid]
-            assert len(done) == 1 and done[0]["reason"] == "orphaned", done
+            assert len(done) == 1 and done[0]["reason"] == "orphaned" and "error" not in done[0], done
+            assert all(s["id"] != sid for s in live_sessions(stack, "alice")), "reaped but still live in Livy"
             cell = k.execute("print(1)")
             assert cell.failed, cell.summary()
             assert f"Session '{sid}' was ended by livygate" in cell.text and "notebook server has been stopped" in cell.text \
