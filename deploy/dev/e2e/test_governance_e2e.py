@@ -154,9 +154,11 @@ def actions(stack, url):
 
 def test_idle_session_is_reaped_busy_one_is_not_and_the_next_cell_says_why(stack, gw2):
     with kernel(gw2, stack, "alice") as a, kernel(gw2, stack, "bob") as b:
+        # bob's session up and at once busy with a long statement; then
+        # alice's session (15-60 s to start here) and her cell.
         assert last_line(b.execute("print(1)")) == "1"
         bob = one_session(stack, "bob")
-        long = requests.post(f"{gw2}/sessions/{bob['id']}/statements", json={"code": "import time; time.sleep(110); print('done')"},
+        long = requests.post(f"{gw2}/sessions/{bob['id']}/statements", json={"code": "import time; time.sleep(240); print('done')"},
                              auth=("bob", stack.passwords["bob"]), headers={"X-Requested-By": "e2e"}, timeout=30)
         assert long.status_code == 201, long.text
         assert last_line(a.execute("print(6 * 7)")) == "42"
