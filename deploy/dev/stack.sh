@@ -29,8 +29,9 @@ DEV_GATEWAY_PORT="${DEV_GATEWAY_PORT:-8999}"
 export HDFS_PORT="${HDFS_PORT:-9820}" HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
 export LIVY_PORT="${LIVY_PORT:-8998}" DEV_HUB_PORT="${DEV_HUB_PORT:-8081}"
 # Livy counts a client-mode session's spark-submit as "being created" for its
-# whole life: 3 lets alice hold three sessions (the governance e2e test).
-export LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-3}"
+# whole life (and a while after a delete): 4 lets alice hold three sessions
+# (the governance e2e test) with room for one still stopping.
+export LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-4}"
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
