@@ -120,7 +120,8 @@ fuzz:
 
 # Benchmarks: gateway vs a bare reverse proxy under load from a second
 # process (wrk), cached vs cold LDAP login, token mints and the JWKS, the
-# 10,000-user sync, admin UI pages. Prints ratios. BENCH_PARTS picks parts.
+# 10,000-user sync, admin UI pages, session governance (limits on the create
+# path, a reaper pass). Prints ratios. BENCH_PARTS picks parts.
 bench: deps-bench
 	$(GO) build -o $(BIN)/livygate ./cmd/livygate
 	$(GO) build -o $(BIN)/benchtarget ./cmd/benchtarget

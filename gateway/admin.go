@@ -13,6 +13,7 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/provision"
+	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
@@ -70,6 +71,9 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 	}
 	if g.minter != nil {
 		opts.Keys = uiKeys{g.minter.Keys()}
+	}
+	if cfg.Reaper.Enabled() {
+		opts.Reaper = uiReaper{g}
 	}
 	if g.syncer != nil {
 		opts.Sync = g.syncer
@@ -130,4 +134,30 @@ func probes(cfg config.Config, lc *livy.Client, directory *auth.LDAP) ([]ui.Prob
 		out = append(out, ui.Probe{Name: "LDAP", Check: directory.Ping})
 	}
 	return out, hub, nil
+}
+
+// uiReaper shows the reaper on the Sessions page. The reaper is built after
+// the UI (it needs the audit sink the UI's store is part of), so it is
+// looked up on each call.
+type uiReaper struct{ g *Gateway }
+
+func (u uiReaper) IdleFor(id int) (time.Duration, bool) {
+	if r := u.g.gov.reaper; r != nil {
+		return r.IdleFor(id)
+	}
+	return 0, false
+}
+
+func (u uiReaper) NotebookOf(user string) reaper.Notebook {
+	if r := u.g.gov.reaper; r != nil {
+		return r.NotebookOf(user)
+	}
+	return reaper.Notebook{State: "unknown"}
+}
+
+func (u uiReaper) Status() reaper.Status {
+	if r := u.g.gov.reaper; r != nil {
+		return r.Status()
+	}
+	return reaper.Status{}
 }

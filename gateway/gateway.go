@@ -41,6 +41,7 @@ type Gateway struct {
 	history  *provision.History
 	interval time.Duration
 	minter   *token.Minter // nil when tokens are off
+	gov      *governor
 	log      *logrus.Logger
 }
 
@@ -108,7 +109,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		finisher.Minted = g.recordMint
 		popts.FinishConf = finisher.Finish
 	}
+	g.gov = &governor{} // filled in below, once the Livy client and the audit sink exist
+	popts.Governor = g.gov
 	p := proxy.New(popts)
+	if g.gov.limits, err = newLimiter(cfg, p.Livy(), log); err != nil {
+		return nil, err
+	}
 	if cfg.ValidateSync() == nil {
 		if g.syncer, err = NewSyncer(cfg, log); err != nil {
 			return nil, err
@@ -136,6 +142,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 				return nil, err
 			}
 		}
+	}
+	if g.gov.reaper, err = newReaper(cfg, p.Livy(), sink, log); err != nil {
+		if g.Store != nil {
+			g.Store.Close()
+		}
+		return nil, err
 	}
 	sopts := server.Options{
 		Listen: cfg.Listen,
@@ -176,6 +188,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.syncer != nil && g.interval > 0 {
 		go g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { g.recordRun(r, "timer", false) })
 	}
+	if g.gov.reaper != nil {
+		go g.gov.reaper.Run(ctx)
+	}
 	return g.Server.Serve(ctx, ln)
 }
 
@@ -188,6 +203,13 @@ func (g *Gateway) adminRoutes() http.Handler {
 			"interval":   g.interval.String(),
 			"runs":       g.history.Runs(),
 		})
+	})
+	mux.HandleFunc("GET /admin/reaper", func(w http.ResponseWriter, r *http.Request) {
+		if g.gov == nil || g.gov.reaper == nil {
+			respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
+			return
+		}
+		respond.JSON(w, http.StatusOK, g.gov.reaper.Status())
 	})
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")

@@ -15,6 +15,9 @@
 #  5. First cell: POST /sessions to the first statement's result on the real
 #     stack (Livy 0.9, Spark), through livygate and straight to Livy,
 #     alternating rounds (deploy/dev/firstcell.py; BENCH_FIRSTCELL_ROUNDS).
+#  6. Session governance: a create with every limit and timeout checked vs a
+#     plain create (gateway/proxy), and one reaper pass over 10,000 sessions
+#     vs the one list call it makes (gateway/reaper); fake Livy and Hub.
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,8 +30,8 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui firstcell.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui firstcell} "
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance firstcell.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -198,6 +201,29 @@ if part ui; then
 echo
 echo "Admin UI pages, 10,000 users and 100,000 audit events in the store (target < 200 ms each):"
 bash deploy/dev/bench-ui.sh
+fi
+
+if part governance; then
+echo
+echo "Session governance (Go benchmarks, fake Livy and Hub in the same process):"
+go test -run NONE -bench 'BenchmarkCreate' -benchtime 3s -count 3 ./gateway/proxy/ >"$work/governance-bench.txt" 2>&1 ||
+	{ tail -20 "$work/governance-bench.txt"; exit 1; }
+go test -run NONE -bench 'BenchmarkPass|BenchmarkListCall' -benchtime 3s -count 3 ./gateway/reaper/ >>"$work/governance-bench.txt" 2>&1 ||
+	{ tail -20 "$work/governance-bench.txt"; exit 1; }
+python3 - "$work/governance-bench.txt" <<'PY'
+import re, statistics, sys
+text = open(sys.argv[1]).read()
+def med(name):
+    v = [float(x) for x in re.findall(r'^Benchmark' + re.escape(name) + r'-\d+\s+\d+\s+([\d.]+) ns/op', text, re.M)]
+    if not v:
+        sys.exit(f"bench: Benchmark{name} did not run:\n" + text)
+    return statistics.median(v)
+plain, lim, nocount = med("Create/plain"), med("Create/limits"), med("Create/limits-without-count")
+p, l = med("Pass"), med("ListCall")
+print(f"  create, plain: {plain/1e3:,.0f} µs; with limits: {lim/1e3:,.0f} µs ({lim/plain:.2f}x); "
+      f"limits without the session count (no list call): {nocount/1e3:,.0f} µs ({nocount/plain:.2f}x)")
+print(f"  reaper pass over 10,000 sessions (1,000 users): {p/1e6:.1f} ms vs one list call {l/1e6:.1f} ms ({p/l:.2f}x)")
+PY
 fi
 
 if part firstcell; then

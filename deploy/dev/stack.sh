@@ -45,6 +45,10 @@ local*) ON_YARN="" ;;
 yarn) ON_YARN=1 ;;
 *) die "DEV_SPARK_MASTER=$DEV_SPARK_MASTER: use local[N] or yarn" ;;
 esac
+# Livy counts a client-mode session's spark-submit as "being created" for its
+# whole life (and a while after a delete): 4 lets alice hold three sessions
+# (the governance e2e test) with room for one still stopping.
+export LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-4}"
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
@@ -184,6 +188,24 @@ secrets:
   dir: ${GW_DIR}/secrets
   access:
     demo-db-password: {users: [alice]}
+# Session governance (README, "Session governance"). alice's fourth live
+# session is refused (deploy/dev/e2e/test_governance_e2e.py); carol, an
+# admin, is exempt. The e2e test runs a second gateway with a fast reaper.
+limits:
+  default:
+    max_sessions: ${DEV_MAX_SESSIONS:-3}
+    max_batches: 5
+    max_driver_memory: 2g
+    max_executor_memory: 2g
+    max_executors: 2
+  timeouts:
+    ttl: {max: 24h}
+    idle_timeout: {default: 2h, max: 8h}
+    heartbeat_timeout: {max: 1h}
+reaper:
+  interval: ${DEV_REAPER_INTERVAL:-1m}
+  idle_after: ${DEV_REAPER_IDLE_AFTER:-2h}
+  orphan_after: ${DEV_REAPER_ORPHAN_AFTER:-30m}
 YAML
 }
 

@@ -3,7 +3,12 @@
 // validated without side effects.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/reaper"
+)
 
 // Config is the whole configuration. Every field has a yaml tag; the
 // environment variable for a field is LIVYGATE_ followed by its yaml path in
@@ -21,6 +26,10 @@ type Config struct {
 	Log        Log        `yaml:"log"`
 	UI         UI         `yaml:"ui"`
 	Store      Store      `yaml:"store"`
+	// Limits and Reaper are session governance; each package owns its
+	// section (Config, Default, Validate).
+	Limits limits.Config `yaml:"limits"`
+	Reaper reaper.Config `yaml:"reaper"`
 }
 
 // UI is the administrators' web UI under /admin/ui/.
@@ -194,6 +203,11 @@ type Livy struct {
 	Password Secret        `yaml:"password"`
 	// OwnerCacheTTL bounds how long a session's owner is remembered.
 	OwnerCacheTTL time.Duration `yaml:"owner_cache_ttl"`
+	// Version is the Livy release behind the gateway ("0.7.1", "0.9.0");
+	// empty asks Livy (GET /version) once and remembers. Create fields a
+	// release does not know (ttl before 0.8, idleTimeout before 0.9) are
+	// never sent to it.
+	Version string `yaml:"version"`
 }
 
 // Auth configures how callers are authenticated and who is an admin.

@@ -42,6 +42,10 @@ func TestExampleDocumentsEveryKeyAndLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
+	if cfg.Reaper != def.Reaper || cfg.Limits.Timeouts != def.Limits.Timeouts || cfg.Limits.AdminsExempt != def.Limits.AdminsExempt ||
+		cfg.Livy.Version != def.Livy.Version || len(cfg.Limits.Overrides) != 0 || len(cfg.Limits.Default.Queues) != 0 {
+		t.Errorf("example's limits/reaper differ from the defaults:\n%+v %+v\n%+v %+v", cfg.Limits, cfg.Reaper, def.Limits, def.Reaper)
+	}
 	if cfg.Listen != def.Listen || cfg.Auth.Cache != def.Auth.Cache || cfg.Policy.RedactKeys != def.Policy.RedactKeys {
 		t.Errorf("example's values differ from the defaults it documents:\n%+v\n%+v", cfg, def)
 	}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/reaper"
 )
 
 // EnvPrefix starts every environment override.
@@ -78,6 +81,8 @@ func Default() Config {
 			QueueSize: 10000,
 			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxAnonymousEvents: 100_000, MaxRuns: 1000},
 		},
+		Limits: limits.Default(),
+		Reaper: reaper.Default(),
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/livy"
 )
 
 // Validate returns every problem in the configuration at once, joined, or nil.
@@ -48,6 +50,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Sync.LDAPGroupDN != "" && c.Auth.LDAP.URL == "" {
 		v.add("sync.ldap_group_dn", "needs auth.ldap (its connection settings are used)")
+	}
+	// Session governance: each section validates itself.
+	if err := c.Limits.Validate(); err != nil {
+		v.errs = append(v.errs, err)
+	}
+	if err := c.Reaper.Validate(); err != nil {
+		v.errs = append(v.errs, err)
+	}
+	if c.Reaper.Enabled() && c.Reaper.OrphanAfter > 0 && c.JupyterHub.URL == "" {
+		v.add("reaper.orphan_after", "needs jupyterhub.url (the Hub says whose notebook server runs)")
 	}
 	if _, err := logrus.ParseLevel(c.Log.Level); err != nil {
 		v.add("log.level", "%v", err)
@@ -124,6 +136,11 @@ func (l *Livy) validate(v *validator) {
 	}
 	if l.OwnerCacheTTL < 0 {
 		v.add("livy.owner_cache_ttl", "must not be negative")
+	}
+	if l.Version != "" {
+		if _, err := livy.ParseVersion(l.Version); err != nil {
+			v.add("livy.version", "%v (or leave it empty to ask Livy)", err)
+		}
 	}
 	if l.Username == "" && l.Password.IsSet() {
 		v.add("livy.password", "is set but livy.username is empty")

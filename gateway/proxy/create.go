@@ -43,6 +43,14 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 		return
 	}
 	sc.ProxyUser = plan.runAs
+	body, release, status, err := p.govern(r.Context(), res, sc.Identity, plan.runAs, plan.body)
+	if err != nil {
+		sc.Refuse(err.Error())
+		respond.Error(w, r, status, err.Error())
+		return
+	}
+	defer release()
+	plan.body = body
 
 	r.Body = io.NopCloser(bytes.NewReader(plan.body))
 	r.ContentLength = int64(len(plan.body))

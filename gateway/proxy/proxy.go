@@ -44,7 +44,10 @@ type Options struct {
 	// passed it and just before Livy gets it (secret references, token
 	// delivery).
 	FinishConf ConfFinisher
-	Log        logrus.FieldLogger
+	// Governor, when set, applies session governance (limits, the reaper's
+	// activity and explanations); see governor.go.
+	Governor Governor
+	Log      logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -259,6 +262,10 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 		if isID {
 			p.owners.evict(lp.Resource, id)
 		}
+		if msg, ended := p.endedMsg(sc, lp.Resource, target); ended {
+			respond.LivyError(w, http.StatusNotFound, msg)
+			return
+		}
 		notFound()
 		return
 	case err != nil:
@@ -274,6 +281,7 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 		return
 	}
 	p.owners.put(lp.Resource, s.ID, o)
+	p.used(lp.Resource, s.ID, r, lp.Rest)
 	p.forwardItem(w, r, lp, s.ID, o.secrets)
 }
 
@@ -309,6 +317,9 @@ func (p *Proxy) forwardItem(w http.ResponseWriter, r *http.Request, lp livy.Path
 		case r.Method == http.MethodDelete && resp.StatusCode/100 == 2,
 			resp.StatusCode == http.StatusNotFound:
 			p.owners.evict(lp.Resource, id)
+		}
+		if p.explainGone(resp, sc, lp.Resource, strconv.Itoa(id)) {
+			return nil
 		}
 		if r.Method == http.MethodGet && lp.Rest == "" && resp.StatusCode == http.StatusOK {
 			return p.checkItemAnswer(resp, lp, id, sc, secrets)

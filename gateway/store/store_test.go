@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,21 +12,10 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/hdfs"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func quietLog() *logrus.Logger {
 	l := logrus.New()
@@ -154,7 +142,7 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 }
 
 func TestRetentionByAgeAndCount(t *testing.T) {
-	c := &clock{t: time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC))
 	s := open(t, Options{MaxAge: 48 * time.Hour, MaxEvents: 5, MaxRuns: 2, Now: c.Now})
 	ctx := context.Background()
 	for i := 0; i < 10; i++ { // 10 old events: 9..0 days ago

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/livy"
@@ -162,6 +163,9 @@ type sessionRow struct {
 	SparkUI string
 	Created time.Time
 	Live    bool
+	// Idle and Notebook are the reaper's view (interactive sessions only).
+	Idle     string
+	Notebook string
 }
 
 func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -195,6 +199,8 @@ func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 			}
 			if res == livy.Batches {
 				row.Kind = "batch"
+			} else if row.Live {
+				row.Idle, row.Notebook = u.reaperView(e.ID, row.Owner)
 			}
 			rows = append(rows, row)
 		}
@@ -208,7 +214,28 @@ func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return rows[i].ID > rows[j].ID
 	})
 	data["Rows"] = rows
+	if u.opts.Reaper != nil {
+		data["Reaper"] = u.opts.Reaper.Status()
+	}
 	u.render(w, r, http.StatusOK, "sessions", v, data)
+}
+
+// reaperView is a live session's idle time and its owner's notebook state
+// as the reaper sees them ("" when the reaper is off).
+func (u *UI) reaperView(id int, owner string) (idle, notebook string) {
+	if u.opts.Reaper == nil {
+		return "", ""
+	}
+	idle = "not idle"
+	if d, ok := u.opts.Reaper.IdleFor(id); ok {
+		idle = reaper.Short(d)
+	}
+	nb := u.opts.Reaper.NotebookOf(owner)
+	notebook = nb.State
+	if nb.State == "stopped" {
+		notebook = "stopped " + reaper.Short(u.opts.Now().Sub(nb.Since)) + " ago"
+	}
+	return idle, notebook
 }
 
 func livyError(err error) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/provision"
+	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/livy"
@@ -66,6 +67,14 @@ type KeyInfo struct {
 	PublicPEM []byte
 }
 
+// Reaper is the session reaper's view for the Sessions page: each
+// session's idle time, its owner's notebook server and the recent reaps.
+type Reaper interface {
+	IdleFor(id int) (time.Duration, bool)
+	NotebookOf(user string) reaper.Notebook
+	Status() reaper.Status
+}
+
 // Probe checks that one backend is reachable.
 type Probe struct {
 	Name  string
@@ -85,6 +94,9 @@ type Options struct {
 	OnRun  func(run *provision.Run, trigger string)
 	Keys   Keys
 	Probes []Probe
+	// Reaper, when set, adds idle times, notebook states and the reaper's
+	// recent actions to the Sessions page; nil shows the reaper as off.
+	Reaper Reaper
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
 	// Secure marks cookies Secure (the gateway serves TLS).

@@ -41,6 +41,8 @@ type Fake struct {
 	// CreateDelay makes a create answer late, after the session exists, as
 	// a slow Livy does.
 	CreateDelay time.Duration
+	// Version is what GET /version answers; empty is a 0.9.0 fake.
+	Version string
 
 	Server *httptest.Server
 
@@ -115,6 +117,23 @@ func (f *Fake) Add(resource string, body map[string]any) int {
 	return f.create(resource, body)
 }
 
+// Remove deletes a session or batch directly, as if Livy had dropped it.
+func (f *Fake) Remove(resource string, id int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items[resource], id)
+}
+
+// SetState sets a session's or batch's state (busy, dead, …), as Livy
+// would as it runs.
+func (f *Fake) SetState(resource string, id int, state string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if it := f.items[resource][id]; it != nil {
+		it.obj["state"] = state
+	}
+}
+
 // serve routes as Livy's router (Scalatra) does: the path is cut at the
 // first ';' of the raw request line, then unescaped, and a POST takes its
 // method from a _method parameter. Requests are recorded as received.
@@ -152,7 +171,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // route answers one request; it reports a create. f.mu is held.
 func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte) (created bool) {
 	if r.URL.Path == "/version" {
-		writeJSON(w, 200, map[string]any{"version": "0.9.0-incubating-fake"})
+		v := f.Version
+		if v == "" {
+			v = "0.9.0-incubating-fake"
+		}
+		writeJSON(w, 200, map[string]any{"version": v})
 		return false
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")

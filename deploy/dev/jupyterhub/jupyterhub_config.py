@@ -38,6 +38,7 @@
 #   DEV_HUB_SPARKMAGIC_PYTHONPATH  PYTHONPATH of the single-user servers (deploy/sparkmagic)
 
 import os
+import sys
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.proxy import Proxy
@@ -217,8 +218,13 @@ if notebooks:
         "PYTHONUNBUFFERED": "1",
     }
 else:
-    # Never spawned here; the simple spawner needs no system users.
+    # API only: the simple spawner needs no system users, and its "notebook
+    # server" is a stub (stub_server.py) that only answers HTTP, enough for
+    # the Hub's view of whose server runs (the gateway's reaper reads it).
     c.JupyterHub.spawner_class = "simple"
+    c.Spawner.cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "stub_server.py")]
+    c.Spawner.start_timeout = 30
+    c.Spawner.http_timeout = 30
 
 # --- API paging --------------------------------------------------------------
 c.JupyterHub.api_page_max_limit = max_limit
@@ -239,6 +245,8 @@ c.JupyterHub.load_roles = [
             "tokens",  # create tokens for users (tests)
             "list:groups",
             "read:groups",
+            "read:servers",  # the reaper: whose notebook server runs
+            "admin:servers",  # start/stop servers (tests)
         ],
         "services": ["livygate"],
     }

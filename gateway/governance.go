@@ -1,0 +1,76 @@
+package gateway
+
+// Session governance wiring: the limits on creates (gateway/limits) and the
+// reaper (gateway/reaper), joined into the proxy's one Governor hook.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/jupyterhub"
+	"github.com/livygate/livygate/livy"
+)
+
+// governor is the proxy's Governor: limits always (they also keep fields
+// the backend's Livy does not know from reaching it), the reaper when
+// configured.
+type governor struct {
+	limits *limits.Limiter
+	reaper *reaper.Reaper // nil when reaper: is off
+}
+
+func (g *governor) Admit(ctx context.Context, res livy.Resource, caller *auth.Identity, runAs string, req map[string]json.RawMessage) (func(), error) {
+	return g.limits.Admit(ctx, res, limits.Caller{User: caller.User, Groups: caller.Groups, Admin: caller.Admin}, runAs, req)
+}
+
+func (g *governor) Used(res livy.Resource, id int, method, rest string) {
+	if g.reaper != nil {
+		g.reaper.Used(res, id, method, rest)
+	}
+}
+
+func (g *governor) Ended(res livy.Resource, item string) (string, string, bool) {
+	if g.reaper == nil {
+		return "", "", false
+	}
+	return g.reaper.Ended(res, item)
+}
+
+// newLimiter builds the limits with the proxy's Livy client.
+func newLimiter(cfg config.Config, lc *livy.Client, log logrus.FieldLogger) (*limits.Limiter, error) {
+	version, err := limits.NewBackendVersion(cfg.Livy.Version, lc.ServerVersion, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	return limits.New(cfg.Limits, limits.Deps{Livy: lc, Version: version.Get, Log: log})
+}
+
+// newReaper builds the reaper, or nil when reaper: is off.
+func newReaper(cfg config.Config, lc *livy.Client, sink audit.Sink, log logrus.FieldLogger) (*reaper.Reaper, error) {
+	if !cfg.Reaper.Enabled() {
+		return nil, nil
+	}
+	deps := reaper.Deps{Livy: lc, Audit: sink, Log: log}
+	if cfg.Reaper.OrphanAfter > 0 {
+		token, err := cfg.JupyterHub.Token.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("jupyterhub.token: %w", err)
+		}
+		hub, err := jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("jupyterhub.url: %w", err)
+		}
+		hub.Retries = 1 // the next pass tries again
+		deps.Hub = hub
+	}
+	return reaper.New(cfg.Reaper, deps)
+}
