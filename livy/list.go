@@ -28,15 +28,21 @@ const listPage = 100
 
 // List returns every session or batch Livy knows, following its paging.
 func (c *Client) List(ctx context.Context, res Resource) ([]Entry, error) {
-	var all []Entry
+	return listPages[Entry](ctx, c, res, listPage)
+}
+
+// listPages reads a whole Livy list, pageSize items a call, decoding each
+// item as T (the full Entry, or the lighter Brief).
+func listPages[T any](ctx context.Context, c *Client, res Resource, pageSize int) ([]T, error) {
+	var all []T
 	for from := 0; ; {
-		raw, err := c.do(ctx, "GET", "/"+string(res), fmt.Sprintf("from=%d&size=%d", from, listPage))
+		raw, err := c.do(ctx, "GET", "/"+string(res), fmt.Sprintf("from=%d&size=%d", from, pageSize))
 		if err != nil {
 			return nil, err
 		}
 		var page struct {
-			Total    int     `json:"total"`
-			Sessions []Entry `json:"sessions"`
+			Total    int `json:"total"`
+			Sessions []T `json:"sessions"`
 		}
 		if err := json.Unmarshal(raw, &page); err != nil {
 			return nil, fmt.Errorf("livy sent a %s list that is not JSON: %w", res, err)

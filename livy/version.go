@@ -97,25 +97,7 @@ func (b *Brief) SessionName() string {
 // poll. It never asks for one session by id, which would refresh that
 // session's heartbeat in Livy 0.9.
 func (c *Client) ListAll(ctx context.Context, res Resource) ([]Brief, error) {
-	var all []Brief
-	for from := 0; ; {
-		raw, err := c.do(ctx, "GET", "/"+string(res), fmt.Sprintf("from=%d&size=%d", from, listAllPage))
-		if err != nil {
-			return nil, err
-		}
-		var page struct {
-			Total    int     `json:"total"`
-			Sessions []Brief `json:"sessions"`
-		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			return nil, fmt.Errorf("livy sent a %s list that is not JSON: %w", res, err)
-		}
-		all = append(all, page.Sessions...)
-		from += len(page.Sessions)
-		if len(page.Sessions) == 0 || from >= page.Total {
-			return all, nil
-		}
-	}
+	return listPages[Brief](ctx, c, res, listAllPage)
 }
 
 // listAllPage is the page size ListAll asks for; Livy adds it to "from" as
