@@ -94,12 +94,9 @@ func probes(cfg config.Config, lc *livy.Client, directory *auth.LDAP) ([]ui.Prob
 	out := []ui.Probe{{Name: "Livy", Check: lc.Version}}
 	var hub *jupyterhub.Client
 	if cfg.JupyterHub.URL != "" {
-		token, err := cfg.JupyterHub.Token.Resolve()
-		if err != nil {
-			return nil, nil, fmt.Errorf("jupyterhub.token: %w", err)
-		}
-		if hub, err = jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout); err != nil {
-			return nil, nil, fmt.Errorf("jupyterhub.url: %w", err)
+		var err error
+		if hub, err = newHubClient(cfg); err != nil {
+			return nil, nil, err
 		}
 		hc := &http.Client{Timeout: cfg.JupyterHub.Timeout}
 		api := hub.BaseURL.String()

@@ -238,8 +238,9 @@ func LogRun(log logrus.FieldLogger, r *provision.Run) {
 	entry.Info(r.SummaryLine())
 }
 
-// NewSyncer builds the user sync from the configuration.
-func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error) {
+// newHubClient is the Hub client that acts with the gateway's service token
+// (user listing for the sync, server states for the reaper, the UI's probe).
+func newHubClient(cfg config.Config) (*jupyterhub.Client, error) {
 	token, err := cfg.JupyterHub.Token.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("jupyterhub.token: %w", err)
@@ -247,6 +248,15 @@ func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error)
 	hub, err := jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("jupyterhub.url: %w", err)
+	}
+	return hub, nil
+}
+
+// NewSyncer builds the user sync from the configuration.
+func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error) {
+	hub, err := newHubClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	mode, err := cfg.HDFS.FileMode()
 	if err != nil {

@@ -6,7 +6,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -16,7 +15,6 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/reaper"
-	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/livy"
 )
 
@@ -61,13 +59,9 @@ func newReaper(cfg config.Config, lc *livy.Client, sink audit.Sink, log logrus.F
 	}
 	deps := reaper.Deps{Livy: lc, Audit: sink, Log: log}
 	if cfg.Reaper.OrphanAfter > 0 {
-		token, err := cfg.JupyterHub.Token.Resolve()
+		hub, err := newHubClient(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("jupyterhub.token: %w", err)
-		}
-		hub, err := jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout)
-		if err != nil {
-			return nil, fmt.Errorf("jupyterhub.url: %w", err)
+			return nil, err
 		}
 		hub.Retries = 1 // the next pass tries again
 		deps.Hub = hub
