@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,24 +71,7 @@ func newFakeVerifier() *fakeVerifier {
 }
 
 // clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 func testAuthConfig() config.Auth {
 	return config.Auth{
@@ -140,7 +124,7 @@ func TestBasicAddressLimitIsSeparate(t *testing.T) {
 	}
 }
 
-func newTestBasic(t *testing.T, cfg config.Auth, v PasswordVerifier, c *clock) *Basic {
+func newTestBasic(t *testing.T, cfg config.Auth, v PasswordVerifier, c *clocktest.Clock) *Basic {
 	t.Helper()
 	b, err := NewBasic(cfg, v, c.Now)
 	if err != nil {
@@ -263,7 +247,7 @@ func TestBasicCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		c.Advance(10 * time.Second) // hits do not extend the entry
+		c.Add(10 * time.Second) // hits do not extend the entry
 		id, err := auth("carol", "carol-pw")
 		if err != nil {
 			t.Fatal(err)
@@ -294,7 +278,7 @@ func TestBasicCache(t *testing.T) {
 	}
 
 	// 60 s after the verification the entry is gone, although it was hit.
-	c.Advance(10 * time.Second)
+	c.Add(10 * time.Second)
 	if _, err := auth("carol", "carol-pw"); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +314,7 @@ func TestBasicLockout(t *testing.T) {
 				t.Fatalf("failure %d: err = %v", i+1, err)
 			}
 		}
-		c.Advance(time.Minute)
+		c.Add(time.Minute)
 		calls := v.Calls()
 		_, err := b.Authenticate(ctx, basicRequest("alice", "alice-pw", "198.51.100.7:1"))
 		var locked *LockedError
@@ -352,7 +336,7 @@ func TestBasicLockout(t *testing.T) {
 		if _, err := b.Authenticate(ctx, basicRequest(" ALICE ", "alice-pw", "198.51.100.8:1")); !errors.As(err, &locked) {
 			t.Fatalf("' ALICE ' not locked with alice: err = %v", err)
 		}
-		c.Advance(9 * time.Minute)
+		c.Add(9 * time.Minute)
 		if _, err := b.Authenticate(ctx, basicRequest("alice", "alice-pw", "198.51.100.7:1")); err != nil {
 			t.Fatalf("still refused after the lock ran out: %v", err)
 		}

@@ -73,7 +73,7 @@ func TestHubToken(t *testing.T) {
 		t.Error("hub_admins_are_admins did not make the Hub admin an admin")
 	}
 	hub.down = true
-	c.Advance(2 * time.Minute) // past the cache
+	c.Add(2 * time.Minute) // past the cache
 	if _, err := auth("token alice-tok"); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Hub down: %v, want ErrUnavailable", err)
 	}

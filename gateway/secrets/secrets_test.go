@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"maps"
 	"os"
 	"path/filepath"
@@ -248,24 +249,7 @@ func slicesOfKeys(m map[string]string) []string {
 	return keys
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestResolver(t *testing.T) (*Resolver, *fakeProvider, *clock) {
+func newTestResolver(t *testing.T) (*Resolver, *fakeProvider, *clocktest.Clock) {
 	t.Helper()
 	fp := &fakeProvider{secrets: map[string]string{
 		"db-password": "s3cr3t-db",
@@ -274,7 +258,7 @@ func newTestResolver(t *testing.T) (*Resolver, *fakeProvider, *clock) {
 		"other":       "s3cr3t-other",
 		"pin":         "s3c", // too short to mask
 	}}
-	c := &clock{t: time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC))
 	r, err := NewResolver(Options{
 		Provider: fp,
 		Now:      c.Now,

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -154,7 +155,7 @@ func TestPublicHandler(t *testing.T) {
 		if err := ks2.Load(Loaded{Key: v}, nil); err != nil {
 			t.Fatal(err)
 		}
-		c2.Advance(testLifetime)
+		c2.Add(testLifetime)
 		rec := httptest.NewRecorder()
 		h2.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PEMByKIDDir+s.ID+".pem", nil))
 		if rec.Code != http.StatusNotFound {
@@ -173,7 +174,7 @@ type issuerFixture struct {
 	minter  *Minter
 	minted  []Minted
 	lookups []string
-	clock   *testClock
+	clock   *clocktest.Clock
 }
 
 func newIssuer(t *testing.T) *issuerFixture {

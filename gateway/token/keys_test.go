@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"math/big"
 	"strings"
 	"sync"
@@ -20,26 +21,9 @@ import (
 
 // --- helpers shared by the package's tests ---
 
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newTestClock is the tests' settable clock at a fixed start.
+func newTestClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 }
 
 type generated struct {

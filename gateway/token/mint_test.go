@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/livygate/livygate/gateway/clocktest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +15,7 @@ import (
 
 const testLifetime = 24 * time.Hour
 
-func testOptions(c *testClock) Options {
+func testOptions(c *clocktest.Clock) Options {
 	return Options{
 		Issuer:      "https://livygate.example",
 		Audience:    []string{"s3", "minio"},
@@ -26,7 +27,7 @@ func testOptions(c *testClock) Options {
 }
 
 // newTestMinter loads signing (and verify) keys into a fresh KeySet.
-func newTestMinter(t testing.TB, c *testClock, signing *Key, verify ...*Key) *Minter {
+func newTestMinter(t testing.TB, c *clocktest.Clock, signing *Key, verify ...*Key) *Minter {
 	t.Helper()
 	ks := NewKeySet(testLifetime, c.Now)
 	var vs []Loaded
@@ -82,7 +83,7 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 			m := newTestMinter(t, c, key)
 			groups := []string{"analysts", "data-eng"}
 
-			c.Advance(1500 * time.Millisecond) // iat is truncated to the second
+			c.Add(1500 * time.Millisecond) // iat is truncated to the second
 			start := c.Now()
 			a, err := m.Mint("alice", groups)
 			if err != nil {
@@ -130,7 +131,7 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 				t.Errorf("memberOf = %#v, want one space-separated string", p["memberOf"])
 			}
 
-			c.Advance(testLifetime - 2*time.Second)
+			c.Add(testLifetime - 2*time.Second)
 			v, err := m.Verify(a.Token)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
@@ -306,7 +307,7 @@ func TestVerifyRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each case sees its own clock offset.
-			cc := &testClock{now: c.Now().Add(tc.at)}
+			cc := clocktest.New(c.Now().Add(tc.at))
 			mm := NewMinter(m.Keys(), testOptions(cc))
 			v, err := mm.Verify(tc.token)
 			if err == nil {
@@ -321,7 +322,7 @@ func TestVerifyRefuses(t *testing.T) {
 		})
 	}
 	// The minted token itself is fine just before it expires.
-	c.Advance(testLifetime - time.Second)
+	c.Add(testLifetime - time.Second)
 	if _, err := m.Verify(minted.Token); err != nil {
 		t.Errorf("minted token a second before exp: %v", err)
 	}
@@ -382,7 +383,7 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.Advance(time.Hour)
+	c.Add(time.Hour)
 	reload := c.Now()
 	if err := ks.Load(Loaded{Key: b, Created: reload}, nil); err != nil {
 		t.Fatal(err)
@@ -419,7 +420,7 @@ func TestRotation(t *testing.T) {
 		t.Errorf("tB: %+v %v", v, err)
 	}
 
-	c.Advance(22 * time.Hour) // start + 23h: tA still within its lifetime
+	c.Add(22 * time.Hour) // start + 23h: tA still within its lifetime
 	if v, err := m.Verify(tA.Token); err != nil || v.KeyID != a.ID || v.User != "alice" {
 		t.Errorf("tA at +23h: %+v %v", v, err)
 	}
@@ -432,14 +433,14 @@ func TestRotation(t *testing.T) {
 	}
 
 	// A retires at reload + lifetime (start + 25h).
-	c.Advance(reload.Add(testLifetime).Sub(c.Now()) - time.Second)
+	c.Add(reload.Add(testLifetime).Sub(c.Now()) - time.Second)
 	if _, ok := ks.Verifying(a.ID); !ok {
 		t.Error("A gone a second before reload + lifetime")
 	}
 	if got := jwksKids(t, ks.JWKS()); !slices.Contains(got, a.ID) {
 		t.Errorf("A left the JWKS a second early: %v", got)
 	}
-	c.Advance(2 * time.Second)
+	c.Add(2 * time.Second)
 	if _, ok := ks.Verifying(a.ID); ok {
 		t.Error("A still verifies after reload + lifetime")
 	}
@@ -488,11 +489,11 @@ func TestRetiredKeyRefusesLongToken(t *testing.T) {
 	if err := ks.Load(Loaded{Key: b}, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.Advance(testLifetime - time.Second)
+	c.Add(testLifetime - time.Second)
 	if _, err := m.Verify(s); err != nil {
 		t.Errorf("A before retirement: %v", err)
 	}
-	c.Advance(time.Second)
+	c.Add(time.Second)
 	if _, err := m.Verify(s); !errors.Is(err, ErrInvalid) {
 		t.Errorf("A after retirement: %v, want ErrInvalid", err)
 	}
@@ -519,7 +520,7 @@ func TestVerifyOnlyKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.Advance(time.Minute) // the first Load comes a little after start
+	c.Add(time.Minute) // the first Load comes a little after start
 	if err := ks.Load(Loaded{Key: s}, []Loaded{{Key: v}, {Key: w}, {Key: s}}); err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +556,7 @@ func TestVerifyOnlyKeys(t *testing.T) {
 	}
 
 	// v lasts until start + lifetime, even across reloads, then goes.
-	c.Advance(start.Add(testLifetime).Sub(c.Now()) - time.Second)
+	c.Add(start.Add(testLifetime).Sub(c.Now()) - time.Second)
 	if err := ks.Load(Loaded{Key: s}, []Loaded{{Key: v}}); err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +566,7 @@ func TestVerifyOnlyKeys(t *testing.T) {
 	if got := jwksKids(t, ks.JWKS()); !slices.Contains(got, v.ID) {
 		t.Errorf("JWKS lost v early: %v", got)
 	}
-	c.Advance(time.Second)
+	c.Add(time.Second)
 	if _, ok := ks.Verifying(v.ID); ok {
 		t.Error("verify-only key still verifies at start + lifetime")
 	}
@@ -599,7 +600,7 @@ func TestRotationSurvivesReload(t *testing.T) {
 	if err := ks.Load(Loaded{Key: a}, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.Advance(time.Hour)
+	c.Add(time.Hour)
 	tA, err := m.Mint("alice", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -608,7 +609,7 @@ func TestRotationSurvivesReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	retire := c.Now().Add(testLifetime)
-	c.Advance(time.Hour)
+	c.Add(time.Hour)
 	if err := ks.Load(Loaded{Key: b}, nil); err != nil { // same configuration again
 		t.Fatal(err)
 	}
@@ -626,11 +627,11 @@ func TestRotationSurvivesReload(t *testing.T) {
 	if got, want := listKids(ks), sorted(a.ID, b.ID, cKey.ID); !slices.Equal(got, want) {
 		t.Errorf("List after a second rotation: %v, want %v", got, want)
 	}
-	c.Advance(retire.Sub(c.Now()) - time.Second)
+	c.Add(retire.Sub(c.Now()) - time.Second)
 	if _, ok := ks.Verifying(a.ID); !ok {
 		t.Error("A gone before the first reload + lifetime")
 	}
-	c.Advance(time.Second)
+	c.Add(time.Second)
 	if _, ok := ks.Verifying(a.ID); ok {
 		t.Error("the second reload extended A past the first reload + lifetime")
 	}
