@@ -43,14 +43,7 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 		return
 	}
 	sc.ProxyUser = plan.runAs
-	body, release, status, err := p.govern(r.Context(), res, sc.Identity, plan.runAs, plan.body)
-	if err != nil {
-		sc.Refuse(err.Error())
-		respond.Error(w, r, status, err.Error())
-		return
-	}
-	defer release()
-	plan.body = body
+	defer plan.release()
 
 	r.Body = io.NopCloser(bytes.NewReader(plan.body))
 	r.ContentLength = int64(len(plan.body))
@@ -74,6 +67,9 @@ type createPlan struct {
 	name string
 	// secrets are the sensitive conf values sent, masked in Livy's answer.
 	secrets []string
+	// release ends the create's admission by the Governor once Livy has
+	// answered (never nil).
+	release func()
 }
 
 type createKey struct{}
@@ -96,6 +92,9 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, int, error) {
 func (p *Proxy) rewriteCreate(ctx context.Context, res livy.Resource, body []byte, sc *scope.Scope) (createPlan, int, error) {
 	plan, status, err := p.rewriteCreateBody(ctx, res, body, sc)
 	plan.res = res
+	if plan.release == nil {
+		plan.release = func() {}
+	}
 	return plan, status, err
 }
 
@@ -127,24 +126,30 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 			runAs = asked
 		}
 	}
-	var conf map[string]string
-	if raw, ok := req["conf"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &conf); err != nil {
-			return createPlan{}, http.StatusBadRequest, errors.New("conf must be an object of string values")
-		}
+	conf, err := confOf(req)
+	if err != nil {
+		return createPlan{}, http.StatusBadRequest, err
+	}
+	if conf != nil {
 		if err := p.opts.Policy.CheckConf(conf); err != nil {
 			return createPlan{}, http.StatusBadRequest, err
 		}
 	}
+	// Limits before the conf is finished: a refused create mints no token
+	// and resolves no secret.
+	release, status, err := p.admit(ctx, res, sc, runAs, req)
+	if err != nil {
+		return createPlan{}, status, err
+	}
+	if conf, err = confOf(req); err != nil {
+		release()
+		return createPlan{}, http.StatusBadRequest, err
+	}
 	if p.opts.FinishConf != nil {
 		finished, err := p.opts.FinishConf(ctx, sc.Identity, runAs, conf)
 		if err != nil {
-			status := http.StatusServiceUnavailable
-			var hs interface{ HTTPStatus() int }
-			if errors.As(err, &hs) {
-				status = hs.HTTPStatus()
-			}
-			return createPlan{}, status, err
+			release()
+			return createPlan{}, statusOf(err), err
 		}
 		if !maps.Equal(finished, conf) {
 			req["conf"], _ = json.Marshal(finished)
@@ -154,6 +159,7 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 	if raw, ok := req["name"]; ok && string(raw) != "null" {
 		var n string
 		if json.Unmarshal(raw, &n) != nil || !validName(n) {
+			release()
 			return createPlan{}, http.StatusBadRequest, errBadName
 		}
 		name = livyName(runAs, n)
@@ -162,13 +168,14 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 	req["proxyUser"], _ = json.Marshal(runAs)
 	out, err := json.Marshal(req)
 	if err != nil {
+		release()
 		return createPlan{}, http.StatusBadRequest, err
 	}
 	var sent struct {
 		Conf map[string]string `json:"conf"`
 	}
 	_ = json.Unmarshal(req["conf"], &sent.Conf)
-	return createPlan{body: out, runAs: runAs, name: name, secrets: p.opts.Policy.SensitiveValues(sent.Conf)}, 0, nil
+	return createPlan{body: out, runAs: runAs, name: name, secrets: p.opts.Policy.SensitiveValues(sent.Conf), release: release}, 0, nil
 }
 
 // verifyCreated checks that Livy's answer is the session this create made

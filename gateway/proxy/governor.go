@@ -35,32 +35,40 @@ type Governor interface {
 	Ended(res livy.Resource, item string) (owner, msg string, ok bool)
 }
 
-// govern runs the create body past the Governor. It returns the body Livy
-// gets and the release to run when Livy has answered.
-func (p *Proxy) govern(ctx context.Context, res livy.Resource, caller *auth.Identity, runAs string, body []byte) ([]byte, func(), int, error) {
+// admit runs a create's request (already running as runAs) past the
+// Governor, which may complete it in place. release runs once Livy has
+// answered.
+func (p *Proxy) admit(ctx context.Context, res livy.Resource, sc *scope.Scope, runAs string, req map[string]json.RawMessage) (release func(), status int, err error) {
 	g := p.opts.Governor
 	if g == nil {
-		return body, func() {}, 0, nil
+		return func() {}, 0, nil
 	}
-	var req map[string]json.RawMessage
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, nil, http.StatusBadRequest, errors.New("request body must be a JSON object")
-	}
-	release, err := g.Admit(ctx, res, caller, runAs, req)
+	release, err = g.Admit(ctx, res, sc.Identity, runAs, req)
 	if err != nil {
-		status := http.StatusServiceUnavailable
-		var hs interface{ HTTPStatus() int }
-		if errors.As(err, &hs) {
-			status = hs.HTTPStatus()
+		return nil, statusOf(err), err
+	}
+	return release, 0, nil
+}
+
+// statusOf is the answer's status for a refusal: the error's own
+// (HTTPStatus method), else 503.
+func statusOf(err error) int {
+	var hs interface{ HTTPStatus() int }
+	if errors.As(err, &hs) {
+		return hs.HTTPStatus()
+	}
+	return http.StatusServiceUnavailable
+}
+
+// confOf is the request's Spark conf (nil when it has none).
+func confOf(req map[string]json.RawMessage) (map[string]string, error) {
+	var conf map[string]string
+	if raw, ok := req["conf"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &conf); err != nil {
+			return nil, errors.New("conf must be an object of string values")
 		}
-		return nil, nil, status, err
 	}
-	out, err := json.Marshal(req)
-	if err != nil {
-		release()
-		return nil, nil, http.StatusBadRequest, err
-	}
-	return out, release, 0, nil
+	return conf, nil
 }
 
 // used tells the Governor of a request to an item the caller may use.

@@ -133,3 +133,38 @@ func TestReapedSessionIsExplained(t *testing.T) {
 		expectStatus(t, h.do("alice", http.MethodGet, "/sessions/"+strconv.Itoa(used), nil), http.StatusOK)
 	}
 }
+
+// refuseAll is a Governor that admits nothing, as limits over their count do.
+type refuseAll struct{}
+
+type overLimit struct{}
+
+func (overLimit) Error() string   { return "you have 3 live sessions; the limit is 3" }
+func (overLimit) HTTPStatus() int { return http.StatusTooManyRequests }
+
+func (refuseAll) Admit(context.Context, livy.Resource, *auth.Identity, string, map[string]json.RawMessage) (func(), error) {
+	return nil, overLimit{}
+}
+func (refuseAll) Used(livy.Resource, int, string, string)            {}
+func (refuseAll) Ended(livy.Resource, string) (string, string, bool) { return "", "", false }
+
+// A create over a limit is refused before the conf is finished: no token is
+// minted or written and no secret resolved for it.
+func TestLimitsComeBeforeTheConfIsFinished(t *testing.T) {
+	finished := 0
+	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) {
+		o.Governor = refuseAll{}
+		o.FinishConf = func(_ context.Context, _ *auth.Identity, _ string, conf map[string]string) (map[string]string, error) {
+			finished++
+			return conf, nil
+		}
+	})
+	a := h.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark", "conf": map[string]string{"spark.x": "secret@db"}})
+	expectStatus(t, a, http.StatusTooManyRequests)
+	if finished != 0 {
+		t.Errorf("the conf was finished %d times for a refused create", finished)
+	}
+	if n := h.livy.Count("sessions"); n != 0 {
+		t.Errorf("Livy has %d sessions", n)
+	}
+}
