@@ -30,7 +30,7 @@ func Default() Config {
 			ReadTimeout:             60 * time.Second,
 			IdleTimeout:             120 * time.Second,
 			MaxConnections:          4096,
-			MaxConnectionsPerClient: 256,
+			MaxConnectionsPerClient: 1024,
 			ShutdownTimeout:         30 * time.Second,
 			MaxBodyBytes:            1 << 20,
 		},
