@@ -12,13 +12,11 @@ package jupyterhub_test
 // .cache/dev/screenshots; `make screenshots` writes docs/screenshots).
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,43 +25,15 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
 	"github.com/chromedp/chromedp/kb"
+	"github.com/livygate/livygate/deploy/dev/browser/stackbrowser"
 )
 
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
-
-// stackEnv reads the running stack's endpoints and demo credentials.
+// stackEnv reads the running stack's endpoints and demo credentials; the
+// Hub must run real notebooks.
 func stackEnv(t *testing.T, root string) map[string]string {
-	path := filepath.Join(root, ".cache/dev/stack.env")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("%v: start the stack first: bash deploy/dev/stack.sh start", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok && !strings.HasPrefix(k, "#") {
-			env[k] = strings.Trim(v, `"`)
-		}
-	}
-	for _, k := range []string{"STACK_GATEWAY_URL", "STACK_LIVY_URL", "STACK_HUB_PUBLIC_URL", "STACK_ALICE_PASSWORD"} {
-		if env[k] == "" {
-			t.Fatalf("%s lacks %s", path, k)
-		}
-	}
+	env := stackbrowser.Env(t, root, "STACK_GATEWAY_URL", "STACK_LIVY_URL", "STACK_HUB_PUBLIC_URL", "STACK_ALICE_PASSWORD")
 	if env["STACK_HUB_NOTEBOOKS"] != "1" {
 		t.Fatalf("the stack runs JupyterHub without notebooks (STACK_HUB_NOTEBOOKS=%q); start it without DEV_HUB_NOTEBOOKS=0", env["STACK_HUB_NOTEBOOKS"])
 	}
@@ -110,21 +80,9 @@ func deleteAliceSessions(t *testing.T, env map[string]string) {
 }
 
 func TestBrowserNotebook(t *testing.T) {
-	root := repoRoot(t)
+	root := stackbrowser.Root(t)
 	env := stackEnv(t, root)
-	browser, err := exec.Command("bash", filepath.Join(root, "deploy/dev/browser/chromium.sh"), "path").Output()
-	if err != nil {
-		t.Fatalf("chromium: %v (install it with make deps-browser)", err)
-	}
-	shots := os.Getenv("UI_SCREENSHOTS")
-	if shots == "" {
-		shots = filepath.Join(root, ".cache/dev/screenshots")
-	} else if !filepath.IsAbs(shots) {
-		shots = filepath.Join(root, shots)
-	}
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := stackbrowser.ScreenshotDir(t, root)
 	hub := env["STACK_HUB_PUBLIC_URL"]
 	before := map[int]bool{}
 	for _, s := range livySessions(t, env) {
@@ -132,29 +90,7 @@ func TestBrowserNotebook(t *testing.T) {
 	}
 	t.Cleanup(func() { deleteAliceSessions(t, env) })
 
-	profile, err := os.MkdirTemp("", "livygate-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(strings.TrimSpace(string(browser))),
-		chromedp.UserDataDir(profile),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 9*time.Minute)
-	defer cancelTimeout()
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting %s: %v", strings.TrimSpace(string(browser)), err)
-	}
+	ctx := stackbrowser.Start(t, root, 9*time.Minute)
 	run := func(what string, timeout time.Duration, actions ...chromedp.Action) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, timeout)

@@ -10,7 +10,6 @@ package ui_test
 // `make screenshots` writes docs/screenshots).
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,44 +22,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/livygate/livygate/deploy/dev/browser/stackbrowser"
 )
-
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
-
-// stackEnv reads the running stack's endpoints and demo credentials.
-func stackEnv(t *testing.T, root string) map[string]string {
-	path := filepath.Join(root, ".cache/dev/stack.env")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("%v: start the stack first: bash deploy/dev/stack.sh start", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok && !strings.HasPrefix(k, "#") {
-			env[k] = strings.Trim(v, `"`)
-		}
-	}
-	for _, k := range []string{"STACK_GATEWAY_URL", "STACK_LIVY_URL", "STACK_CAROL_PASSWORD", "STACK_ALICE_PASSWORD"} {
-		if env[k] == "" {
-			t.Fatalf("%s lacks %s", path, k)
-		}
-	}
-	return env
-}
 
 // submitSleeper puts a job that sleeps on HDFS and submits it as alice
 // through the gateway, returning the batch id.
@@ -104,21 +68,9 @@ func livyHas(t *testing.T, env map[string]string, id int) bool {
 }
 
 func TestBrowserAdminUI(t *testing.T) {
-	root := repoRoot(t)
-	env := stackEnv(t, root)
-	browser, err := exec.Command("bash", filepath.Join(root, "deploy/dev/browser/chromium.sh"), "path").Output()
-	if err != nil {
-		t.Fatalf("chromium: %v (install it with make deps-browser)", err)
-	}
-	shots := os.Getenv("UI_SCREENSHOTS")
-	if shots == "" {
-		shots = filepath.Join(root, ".cache/dev/screenshots")
-	} else if !filepath.IsAbs(shots) {
-		shots = filepath.Join(root, shots)
-	}
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	root := stackbrowser.Root(t)
+	env := stackbrowser.Env(t, root, "STACK_GATEWAY_URL", "STACK_LIVY_URL", "STACK_CAROL_PASSWORD", "STACK_ALICE_PASSWORD")
+	shots := stackbrowser.ScreenshotDir(t, root)
 	gw := env["STACK_GATEWAY_URL"]
 	started := time.Now()
 	batch := submitSleeper(t, root, env)
@@ -130,34 +82,7 @@ func TestBrowserAdminUI(t *testing.T) {
 		}
 	})
 
-	// A fresh profile, removed after the browser has gone (Chromium may still
-	// be writing to it when t.TempDir's own clean-up would run).
-	profile, err := os.MkdirTemp("", "livygate-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(strings.TrimSpace(string(browser))),
-		chromedp.UserDataDir(profile),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancelTimeout()
-
-	// Start the browser on the test's context: the first Run owns it, and a
-	// step's shorter deadline must not close it.
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting %s: %v", strings.TrimSpace(string(browser)), err)
-	}
+	ctx := stackbrowser.Start(t, root, 4*time.Minute)
 	// Each step gets its own deadline, so a stuck step fails fast and says which.
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
