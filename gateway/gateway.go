@@ -1,176 +1,156 @@
-// Package gateway wires livygate together from its configuration: the
-// authenticator chain, the conf policy, the Livy proxy, the user sync and the
-// HTTP server. It is the only place where the adapters (livy, hdfs,
-// jupyterhub) meet.
+// Package gateway wires livygate together from its configuration: one client
+// per external system (backends.go), the authenticator chain, the conf
+// policy and its finisher (conf.go), the Livy proxy with its governance
+// (governance.go), the user sync, the audit store and the admin UI
+// (admin.go), and the HTTP server. It is the only place where the adapters
+// (livy, hdfs, jupyterhub, ldap) meet.
 package gateway
 
 import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
-	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/proxy"
-	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/server"
-	"github.com/livygate/livygate/gateway/sparkconf"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
-	"github.com/livygate/livygate/hdfs"
-	"github.com/livygate/livygate/jupyterhub"
 )
 
 // Gateway is a configured livygate: its HTTP server and, when configured,
-// the user sync it runs on a timer, the audit store and the admin UI.
+// the user sync it runs on a timer, the reaper, the audit store and the
+// admin UI.
 type Gateway struct {
 	Server *server.Server
 	// Store holds audit events, sync runs and token mint records; nil when
-	// store.path is empty. The token minter records mints with RecordMint.
+	// store.path is empty.
 	Store    store.Store
-	syncer   *provision.Syncer
+	syncer   *provision.Syncer // nil without jupyterhub.url and hdfs.namenodes
 	history  *provision.History
 	interval time.Duration
-	minter   *token.Minter // nil when tokens are off
-	gov      *governor
+	minter   *token.Minter  // nil when tokens are off
+	reaper   *reaper.Reaper // nil when reaper: is off
 	log      *logrus.Logger
 }
 
-// New builds the gateway from a validated configuration.
+// New builds the gateway from a configuration that Validate accepted. It
+// reads as the list of what livygate is made of, in the order each part
+// needs the ones before it.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
-	var err error
+	if err := g.build(cfg, log); err != nil {
+		g.Close() // the store, when it was opened
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
+	b, err := openBackends(cfg, log)
+	if err != nil {
+		return err
+	}
 	if cfg.Tokens.Enabled {
-		if g.minter, err = NewMinter(cfg.Tokens, time.Now); err != nil {
-			return nil, err
+		if g.minter, err = token.Open(cfg.Tokens, time.Now); err != nil {
+			return err
 		}
 	}
-	// One LDAP client serves logins, group look-ups and the UI's probe.
-	var directory *auth.LDAP
-	if cfg.Auth.LDAP.URL != "" {
-		if directory, err = auth.NewLDAP(cfg.Auth.LDAP, log); err != nil {
-			return nil, fmt.Errorf("auth.ldap: %w", err)
-		}
-	}
-	authn, err := newAuthenticator(cfg, g.minter, directory)
+	authn, err := newAuthenticator(cfg, g.minter, b)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if cfg.Tokens.Enabled && cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf {
-		// A token delivered in conf is masked in every answer.
-		cfg.Policy.RedactKeys = redactKeysWith(cfg.Policy.RedactKeys, cfg.Tokens.Delivery.ConfKeys)
-	}
-	pol, err := policy.New(cfg.Policy)
+	conf, err := newConfRules(cfg, b, g.minter, g.recordMint, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	resolver, err := newSecrets(cfg.Secrets, log)
-	if err != nil {
-		return nil, err
-	}
-	if resolver != nil {
-		pol.ShowReferences(resolver.Masks, resolver.MasksFor)
-	}
-	groupsOf := groupsLookup(directory)
-	finisher, err := newFinisher(cfg, resolver, g.minter, pol.CheckConf, groupsOf)
-	if err != nil {
-		return nil, err
-	}
-	upstream, err := url.Parse(cfg.Livy.URL)
-	if err != nil {
-		return nil, fmt.Errorf("livy.url: %w", err)
-	}
-	password, err := cfg.Livy.Password.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("livy.password: %w", err)
-	}
+	gov := &governor{}
 	popts := proxy.Options{
-		Upstream:             upstream,
-		Transport:            livyTransport(cfg.Livy.Timeout),
-		Timeout:              cfg.Livy.Timeout,
-		Username:             cfg.Livy.Username,
-		Password:             password,
-		Policy:               pol,
+		Policy:               conf.policy,
 		AdminsMayImpersonate: cfg.Auth.AdminsMayImpersonate,
 		MaxBodyBytes:         cfg.Listen.MaxBodyBytes,
-		OwnerCacheTTL:        cfg.Livy.OwnerCacheTTL,
+		FinishConf:           conf.finish,
+		Governor:             gov,
 		Log:                  log,
 	}
-	if finisher != nil {
-		finisher.Minted = g.recordMint
-		popts.FinishConf = finisher.Finish
+	if err := cfg.Livy.Upstream(&popts); err != nil {
+		return fmt.Errorf("livy: %w", err)
 	}
-	g.gov = &governor{} // filled in below, once the Livy client and the audit sink exist
-	popts.Governor = g.gov
 	p := proxy.New(popts)
-	if g.gov.limits, err = newLimiter(cfg, p.Livy(), log); err != nil {
-		return nil, err
+	if gov.limits, err = newLimiter(cfg, p.Livy(), log); err != nil {
+		return err
 	}
-	if cfg.ValidateSync() == nil {
-		if g.syncer, err = NewSyncer(cfg, log); err != nil {
-			return nil, err
-		}
+	if b.hub != nil && b.hdfs != nil {
+		g.syncer = newSyncer(cfg, b)
 	}
 	sink := auditSink(log)
-	var adminUI http.Handler
 	if cfg.Store.Path != "" {
-		st, err := store.OpenSQLite(context.Background(), cfg.Store.Path, store.Options{
-			QueueSize:          cfg.Store.QueueSize,
-			MaxAge:             cfg.Store.Retention.MaxAge,
-			MaxEvents:          cfg.Store.Retention.MaxEvents,
-			MaxAnonymousEvents: cfg.Store.Retention.MaxAnonymousEvents,
-			MaxRuns:            cfg.Store.Retention.MaxRuns,
-			Log:                log,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store.path: %w", err)
+		if g.Store, err = openStore(cfg.Store, log); err != nil {
+			return err
 		}
-		g.Store = st
-		sink = audit.Multi{sink, st}
-		if cfg.UI.Enabled {
-			if adminUI, err = g.newUI(cfg, authn, p.Livy(), directory, log); err != nil {
-				st.Close()
-				return nil, err
-			}
-		}
+		sink = audit.Multi{sink, g.Store}
 	}
-	if g.gov.reaper, err = newReaper(cfg, p.Livy(), sink, log); err != nil {
-		if g.Store != nil {
-			g.Store.Close()
-		}
-		return nil, err
+	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, log); err != nil {
+		return err
 	}
+	gov.reaper = g.reaper
 	sopts := server.Options{
 		Listen: cfg.Listen,
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
 		Livy:   p,
 		Admin:  g.adminRoutes(),
-		UI:     adminUI,
 		Ready:  p.Livy(),
 		Audit:  sink,
 		Log:    log,
+	}
+	if g.Store != nil && cfg.UI.Enabled {
+		if sopts.UI, err = g.newUI(cfg, authn, p.Livy(), b, log); err != nil {
+			return err
+		}
 	}
 	if g.minter != nil {
 		sopts.Public = token.PublicHandler(g.minter.Keys())
 		sopts.Token = &token.Issuer{
 			Minter:                 g.minter,
 			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,
-			GroupsOf:               groupsOf,
+			GroupsOf:               b.groupsOf(),
 			Minted:                 g.recordMint,
 		}
 	}
 	g.Server = server.New(sopts)
-	return g, nil
+	return nil
+}
+
+// Serve runs the HTTP server and the timers (sync, reaper) until ctx ends,
+// and returns once every one of them has stopped: a run the timer started
+// finishes (or gives up on the cancelled context) before Serve returns, so
+// Close never closes the store under it.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	group, ctx := errgroup.WithContext(ctx)
+	if g.syncer != nil && g.interval > 0 {
+		group.Go(func() error {
+			g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { g.recordRun(r, "timer", false) })
+			return nil
+		})
+	}
+	if g.reaper != nil {
+		group.Go(func() error {
+			g.reaper.Run(ctx)
+			return nil
+		})
+	}
+	group.Go(func() error { return g.Server.Serve(ctx, ln) })
+	return group.Wait()
 }
 
 // Close writes what the store has queued and closes it. Call it after Serve
@@ -182,123 +162,33 @@ func (g *Gateway) Close() error {
 	return g.Store.Close()
 }
 
-// Serve runs the sync timer (when configured) and the HTTP server until ctx
-// ends.
-func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	if g.syncer != nil && g.interval > 0 {
-		go g.syncer.Every(ctx, g.interval, g.history, func(r *provision.Run) { g.recordRun(r, "timer", false) })
+// ReloadKeys re-reads the key files (on SIGHUP). A key that stops signing
+// keeps verifying until the tokens it signed have expired.
+func (g *Gateway) ReloadKeys(cfg token.Config) error {
+	if g.minter == nil {
+		return fmt.Errorf("tokens are not enabled")
 	}
-	if g.gov.reaper != nil {
-		go g.gov.reaper.Run(ctx)
-	}
-	return g.Server.Serve(ctx, ln)
-}
-
-// adminRoutes serves the admins' JSON endpoints.
-func (g *Gateway) adminRoutes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/sync", func(w http.ResponseWriter, r *http.Request) {
-		respond.JSON(w, http.StatusOK, map[string]any{
-			"configured": g.syncer != nil,
-			"interval":   g.interval.String(),
-			"runs":       g.history.Runs(),
-		})
-	})
-	mux.HandleFunc("GET /admin/reaper", func(w http.ResponseWriter, r *http.Request) {
-		if g.gov == nil || g.gov.reaper == nil {
-			respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
-			return
-		}
-		respond.JSON(w, http.StatusOK, g.gov.reaper.Status())
-	})
-	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")
-	})
-	return mux
-}
-
-// auditSink writes audit events to the log, flushed at once when the log is
-// buffered.
-func auditSink(log *logrus.Logger) audit.Sink {
-	sink := audit.LogSink{Log: log}
-	if f := logging.FlushOf(log); f != nil {
-		sink.Flush = f.Flush
-	}
-	return sink
-}
-
-// LogRun writes a sync run's summary line, at warning level when it did not
-// go cleanly.
-func LogRun(log logrus.FieldLogger, r *provision.Run) {
-	entry := log.WithFields(logrus.Fields{"sync": true, "users": r.Users, "exit_code": r.ExitCode()})
-	if r.ExitCode() != provision.ExitOK {
-		entry.Warn(r.SummaryLine())
-		return
-	}
-	entry.Info(r.SummaryLine())
-}
-
-// newHubClient is the Hub client that acts with the gateway's service token
-// (user listing for the sync, server states for the reaper, the UI's probe).
-func newHubClient(cfg config.Config) (*jupyterhub.Client, error) {
-	token, err := cfg.JupyterHub.Token.Resolve()
+	signing, verify, err := cfg.LoadKeys()
 	if err != nil {
-		return nil, fmt.Errorf("jupyterhub.token: %w", err)
+		return err
 	}
-	hub, err := jupyterhub.New(cfg.JupyterHub.URL, token, cfg.JupyterHub.Timeout)
-	if err != nil {
-		return nil, fmt.Errorf("jupyterhub.url: %w", err)
+	if err := g.minter.Keys().Load(signing, verify); err != nil {
+		return err
 	}
-	return hub, nil
+	g.log.WithField("kid", signing.Key.ID).Info("token keys reloaded")
+	return nil
 }
 
-// NewSyncer builds the user sync from the configuration.
-func NewSyncer(cfg config.Config, log *logrus.Logger) (*provision.Syncer, error) {
-	hub, err := newHubClient(cfg)
-	if err != nil {
-		return nil, err
+// Keys describes the token keys, for operators; nil when tokens are off.
+func (g *Gateway) Keys() []token.KeyInfo {
+	if g.minter == nil {
+		return nil
 	}
-	mode, err := cfg.HDFS.FileMode()
-	if err != nil {
-		return nil, fmt.Errorf("hdfs.mode: %w", err)
-	}
-	opts := hdfs.Options{
-		BaseDir:            cfg.HDFS.BaseDir,
-		Group:              cfg.HDFS.Group,
-		Mode:               mode,
-		AllowWorldWritable: cfg.HDFS.AllowWorldWritable,
-		NamePattern:        cfg.HDFS.NamePattern,
-		Repair:             cfg.HDFS.Repair,
-		Concurrency:        cfg.HDFS.Concurrency,
-	}
-	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("hdfs: %w", err)
-	}
-	for _, w := range opts.Warnings() {
-		log.Warn("hdfs: " + w)
-	}
-	s := &provision.Syncer{
-		Hub:      hub,
-		Options:  opts,
-		LockFile: cfg.Sync.LockFile,
-		Connect: func() (hdfs.FS, func() error, error) {
-			return hdfs.Connect(cfg.HDFS.NameNodes, cfg.HDFS.User)
-		},
-	}
-	if cfg.Sync.LDAPGroupDN != "" {
-		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
-		if err != nil {
-			return nil, fmt.Errorf("auth.ldap: %w", err)
-		}
-		s.GroupMembers = func(ctx context.Context) ([]string, error) {
-			return l.GroupMembers(ctx, cfg.Sync.LDAPGroupDN)
-		}
-	}
-	return s, nil
+	return g.minter.Keys().List()
 }
 
 // newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.LDAP) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -311,21 +201,15 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.L
 			return v.User, v.Groups, nil
 		}))
 	}
-	if directory != nil {
-		basic, err := auth.NewBasic(cfg.Auth, directory, time.Now)
+	if b.directory != nil {
+		basic, err := auth.NewBasic(cfg.Auth, b.directory, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 		chain = append(chain, basic)
 	}
-	if cfg.Auth.HubToken.Enabled {
-		// Token look-ups use the caller's token, not the service token.
-		hub, err := jupyterhub.New(cfg.JupyterHub.URL, "", cfg.JupyterHub.Timeout)
-		if err != nil {
-			return nil, fmt.Errorf("jupyterhub.url: %w", err)
-		}
-		hub.Retries = 1 // a login waits on it
-		chain = append(chain, auth.NewHubToken(cfg.Auth, hub, time.Now))
+	if b.hubLogin != nil {
+		chain = append(chain, auth.NewHubToken(cfg.Auth, b.hubLogin, time.Now))
 	}
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("auth: no authenticator is configured")
@@ -333,11 +217,28 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, directory *auth.L
 	return chain, nil
 }
 
-// livyTransport is a clone of the default transport with a bound on how long
-// Livy may take to start answering, so a stuck Livy gives 504, not a hang.
-func livyTransport(timeout time.Duration) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = timeout
-	t.MaxIdleConnsPerHost = 64
-	return t
+// auditSink writes audit events to the log, flushed at once when the log is
+// buffered.
+func auditSink(log *logrus.Logger) audit.Sink {
+	sink := audit.LogSink{Log: log}
+	if f := logging.FlushOf(log); f != nil {
+		sink.Flush = f.Flush
+	}
+	return sink
+}
+
+// openStore opens the audit store.
+func openStore(cfg config.Store, log logrus.FieldLogger) (store.Store, error) {
+	st, err := store.OpenSQLite(context.Background(), cfg.Path, store.Options{
+		QueueSize:          cfg.QueueSize,
+		MaxAge:             cfg.Retention.MaxAge,
+		MaxEvents:          cfg.Retention.MaxEvents,
+		MaxAnonymousEvents: cfg.Retention.MaxAnonymousEvents,
+		MaxRuns:            cfg.Retention.MaxRuns,
+		Log:                log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	return st, nil
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/livygate/livygate/gateway"
-	"github.com/livygate/livygate/gateway/auth/ldaptest"
+	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/ldap/ldaptest"
+	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/livy/livytest"
 )
 
@@ -30,7 +32,7 @@ func TestIntegrationGatewayWithRealLDAP(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
-	cfg.Auth.LDAP = dir.Config()
+	cfg.Auth.LDAP = auth.LDAPConfig{Config: dir.Config(), BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
 	cfg.Auth.AdminGroup = ldaptest.AdminGroup
 	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
 	if err := cfg.Validate(); err != nil {

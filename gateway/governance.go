@@ -53,18 +53,15 @@ func newLimiter(cfg config.Config, lc *livy.Client, log logrus.FieldLogger) (*li
 }
 
 // newReaper builds the reaper, or nil when reaper: is off.
-func newReaper(cfg config.Config, lc *livy.Client, sink audit.Sink, log logrus.FieldLogger) (*reaper.Reaper, error) {
+func newReaper(cfg config.Config, lc *livy.Client, b *backends, sink audit.Sink, log logrus.FieldLogger) (*reaper.Reaper, error) {
 	if !cfg.Reaper.Enabled() {
 		return nil, nil
 	}
 	deps := reaper.Deps{Livy: lc, Audit: sink, Log: log}
 	if cfg.Reaper.OrphanAfter > 0 {
-		hub, err := newHubClient(cfg)
-		if err != nil {
-			return nil, err
-		}
+		hub := *b.hub   // the shared client's connections, without its retries:
 		hub.Retries = 1 // the next pass tries again
-		deps.Hub = hub
+		deps.Hub = &hub
 	}
 	return reaper.New(cfg.Reaper, deps)
 }

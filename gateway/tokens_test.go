@@ -17,6 +17,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/livy/livytest"
 )
@@ -85,18 +86,18 @@ func newTokenHarness(t *testing.T, mode string, opts ...func(*config.Config)) *t
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
 	cfg.Store.Path = filepath.Join(dir, "livygate.db")
-	cfg.Tokens = config.Tokens{
+	cfg.Tokens = token.Config{
 		Enabled: true, Issuer: "https://livygate.test", Audience: []string{"s3-proxy"},
 		Lifetime:          60 * 60e9,
-		SigningKey:        config.Key{File: keyFile, Algorithm: "ES256"},
-		GroupClaims:       []config.GroupClaim{{Name: "groups", Format: "array"}},
+		SigningKey:        token.KeyConfig{Ref: secrets.Ref{File: keyFile}, Algorithm: "ES256"},
+		GroupClaims:       []token.GroupClaimConfig{{Name: "groups", Format: "array"}},
 		AcceptBearer:      true,
 		MintedTokensLogIn: true, // the harness logs in with minted tokens
-		Delivery:          config.Delivery{Mode: mode, ConfKeys: []string{"spark.plugin.s3.jwt"}},
+		Delivery:          token.Delivery{Mode: mode, ConfKeys: []string{"spark.plugin.s3.jwt"}},
 	}
-	cfg.Secrets = config.Secrets{
+	cfg.Secrets = secrets.Config{
 		Prefix: "secret@", Provider: "dir", Dir: secretsDir,
-		Access: map[string]config.SecretAccess{
+		Access: map[string]secrets.Access{
 			"db-password": {Users: []string{"alice"}},
 			"api-key":     {Groups: []string{"analysts"}},
 		},

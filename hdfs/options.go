@@ -3,9 +3,11 @@ package hdfs
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,8 +15,9 @@ import (
 
 // Defaults of Options.
 const (
+	DefaultUser        = "hdfs"
 	DefaultBaseDir     = "/user"
-	DefaultMode        = os.FileMode(0o750)
+	DefaultMode        = Mode(0o750)
 	DefaultNamePattern = `^[a-z_][a-z0-9_.-]{0,63}$`
 	DefaultConcurrency = 8
 
@@ -29,32 +32,89 @@ const (
 // defaultNameRE is DefaultNamePattern compiled.
 var defaultNameRE = regexp.MustCompile(DefaultNamePattern)
 
+// Config is the hdfs: section: the NameNodes livygate talks to, as whom,
+// and the policy for homes.
+type Config struct {
+	// NameNodes are host:port addresses; several mean an HA pair.
+	NameNodes []string `yaml:"namenodes"`
+	// User is the HDFS superuser name livygate acts as (simple auth).
+	User    string `yaml:"user"`
+	Options `yaml:",inline"`
+}
+
+// Default is the section where the file is silent.
+func Default() Config {
+	return Config{User: DefaultUser, Options: Options{}.withDefaults()}
+}
+
+// Enabled reports whether NameNodes are configured.
+func (c Config) Enabled() bool { return len(c.NameNodes) > 0 }
+
+// Validate reports every problem of the section, joined, or nil.
+func (c Config) Validate() error {
+	var errs []error
+	for _, nn := range c.NameNodes {
+		if _, _, err := net.SplitHostPort(nn); err != nil {
+			errs = append(errs, fmt.Errorf("hdfs.namenodes: %q: %v", nn, err))
+		}
+	}
+	if c.User == "" {
+		errs = append(errs, errors.New("hdfs.user: is required"))
+	}
+	if err := c.Options.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("hdfs: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Mode is a home's permission bits, written in octal ("0750") in the
+// configuration.
+type Mode os.FileMode
+
+// UnmarshalText reads the octal form, for YAML and environment overrides.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || v > 0o777 {
+		return fmt.Errorf("%q is not an octal permission like 0750", b)
+	}
+	*m = Mode(v)
+	return nil
+}
+
+// MarshalText writes the octal form.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// Perm is the mode as the file system takes it.
+func (m Mode) Perm() os.FileMode { return os.FileMode(m) & os.ModePerm }
+
 // Options is the policy for homes. The zero value means every default.
 type Options struct {
 	// BaseDir holds the homes; default "/user". It must exist: it is never
 	// created.
-	BaseDir string
+	BaseDir string `yaml:"base_dir"`
 	// Group of every home; "" leaves the group the NameNode gives a new
 	// directory (the parent's group) and never reports group drift.
-	Group string
+	Group string `yaml:"group"`
 	// Mode of every home (permission bits only); 0 means 0750.
-	Mode os.FileMode
+	Mode Mode `yaml:"mode"`
 	// AllowWorldWritable must be true for a Mode with o+w (the old script's
 	// 0777): Validate refuses such a Mode otherwise, and Warnings warns about
 	// it when it is allowed.
-	AllowWorldWritable bool
+	AllowWorldWritable bool `yaml:"allow_world_writable"`
 	// NamePattern is a regexp the whole user name must match (it is anchored
 	// at both ends whether or not it says so); default DefaultNamePattern.
-	NamePattern string
+	NamePattern string `yaml:"name_pattern"`
 	// Repair fixes drift (owner, group, mode); otherwise drift is only
 	// reported.
-	Repair bool
+	Repair bool `yaml:"repair"`
 	// DryRun plans only: no call that changes HDFS is made.
-	DryRun bool
+	DryRun bool `yaml:"-"`
 	// Concurrency bounds how many homes are created or repaired at once;
 	// 0 means 8. (An FS from Connect also runs at most 8 NameNode calls at
 	// once, one per pooled connection.)
-	Concurrency int
+	Concurrency int `yaml:"concurrency"`
 }
 
 // withDefaults fills in the zero fields.
@@ -100,10 +160,10 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("group %q contains ':' or '/'", o.Group))
 		}
 	}
-	if o.Mode&^os.ModePerm != 0 {
-		errs = append(errs, fmt.Errorf("mode %v (%#o) has bits other than permission bits (0777)", o.Mode, uint32(o.Mode)))
+	if os.FileMode(o.Mode)&^os.ModePerm != 0 {
+		errs = append(errs, fmt.Errorf("mode %#o has bits other than permission bits (0777)", uint32(o.Mode)))
 	} else if o.Mode&0o002 != 0 && !o.AllowWorldWritable {
-		errs = append(errs, fmt.Errorf("mode %04o makes every home world-writable; set AllowWorldWritable to allow it", uint32(o.Mode)))
+		errs = append(errs, fmt.Errorf("mode %s lets every user write into every home; set allow_world_writable: true if you really mean it", o.Mode))
 	}
 	if _, err := compilePattern(o.NamePattern); err != nil {
 		errs = append(errs, err)
@@ -120,7 +180,7 @@ func (o Options) Warnings() []string {
 	o = o.withDefaults()
 	var w []string
 	if o.Mode&0o002 != 0 && o.AllowWorldWritable {
-		w = append(w, fmt.Sprintf("mode %04o makes every home world-writable: any user can delete or replace files in every other user's home", uint32(o.Mode&os.ModePerm)))
+		w = append(w, fmt.Sprintf("mode %04o makes every home world-writable: any user can delete or replace files in every other user's home", uint32(o.Mode.Perm())))
 	}
 	return w
 }

@@ -161,7 +161,7 @@ func (d drift) String() string {
 
 // check compares an existing entry with the policy.
 func check(fi os.FileInfo, user string, o Options) drift {
-	d := drift{wantOwner: user, wantGroup: o.Group, wantMode: o.Mode & os.ModePerm}
+	d := drift{wantOwner: user, wantGroup: o.Group, wantMode: o.Mode.Perm()}
 	if !fi.IsDir() {
 		d.notADir = true
 		d.notADirDesc = describe(fi)
@@ -439,7 +439,7 @@ func finishCreate(fs FS, j job, o Options, group string) (Result, error) {
 		r.Action, r.Detail = ActionFailed, fmt.Sprintf("%s, but chown to %s:%s failed (mode 0000 until a rerun finishes it): %v", done, j.user, group, err)
 		return r, err
 	}
-	if err := fs.Chmod(j.path, o.Mode); err != nil {
+	if err := fs.Chmod(j.path, o.Mode.Perm()); err != nil {
 		r.Action, r.Detail = ActionFailed, fmt.Sprintf("%s and chowned to %s:%s, but chmod %04o failed (mode 0000 until a rerun finishes it): %v", done, j.user, group, uint32(o.Mode), err)
 		return r, err
 	}

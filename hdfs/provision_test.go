@@ -90,8 +90,8 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{"zero value", Options{}, nil},
 		{"explicit", Options{BaseDir: "/homes", Group: "analysts", Mode: 0o700, Concurrency: 3}, nil},
-		{"0777 refused", Options{Mode: 0o777}, []string{"world-writable", "AllowWorldWritable"}},
-		{"0757 refused", Options{Mode: 0o757}, []string{"world-writable"}},
+		{"0777 refused", Options{Mode: 0o777}, []string{"every home", "allow_world_writable"}},
+		{"0757 refused", Options{Mode: 0o757}, []string{"every home"}},
 		{"0777 allowed", Options{Mode: 0o777, AllowWorldWritable: true}, nil},
 		{"0775 fine", Options{Mode: 0o775}, nil},
 		{"relative base", Options{BaseDir: "user"}, []string{"not an absolute path"}},
@@ -102,13 +102,13 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad pattern", Options{NamePattern: "(["}, []string{"name pattern"}},
 		{"negative concurrency", Options{Concurrency: -1}, []string{"concurrency -1"}},
 		{"huge concurrency", Options{Concurrency: 100000}, []string{"concurrency 100000"}},
-		{"setuid", Options{Mode: 0o750 | os.ModeSetuid}, []string{"other than permission bits"}},
-		{"sticky", Options{Mode: 0o750 | os.ModeSticky}, []string{"other than permission bits"}},
+		{"setuid", Options{Mode: Mode(0o750 | os.ModeSetuid)}, []string{"other than permission bits"}},
+		{"sticky", Options{Mode: Mode(0o750 | os.ModeSticky)}, []string{"other than permission bits"}},
 		{"group control", Options{Group: "ana\x00lysts"}, []string{"group"}},
 		{"group colon", Options{Group: "a:b"}, []string{"':'"}},
 		{"group spaces", Options{Group: " analysts"}, []string{"spaces"}},
 		{"all joined", Options{BaseDir: "rel", Mode: 0o777, Concurrency: -5, NamePattern: "("},
-			[]string{"absolute", "world-writable", "concurrency", "name pattern"}},
+			[]string{"absolute", "every home", "concurrency", "name pattern"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

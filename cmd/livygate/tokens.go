@@ -12,7 +12,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
@@ -109,7 +108,7 @@ func tokenMint(args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "livygate token mint: tokens are not enabled in the configuration (tokens.enabled)")
 		return 1
 	}
-	minter, err := gateway.NewMinter(cfg.Tokens, time.Now)
+	minter, err := token.Open(cfg.Tokens, time.Now)
 	if err != nil {
 		fmt.Fprintf(stderr, "livygate token mint: %s\n", oneLine(err))
 		return 1
@@ -121,10 +120,10 @@ func tokenMint(args []string, _, stderr io.Writer) int {
 				gs = append(gs, g)
 			}
 		}
-	} else if cfg.Auth.LDAP.URL != "" {
+	} else if cfg.Auth.LDAP.Enabled() {
 		log, closeLog := logging.New(cfg.Log, stderr)
 		defer closeLog()
-		l, err := auth.NewLDAP(cfg.Auth.LDAP, log)
+		l, err := auth.OpenDirectory(cfg.Auth.LDAP, log)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

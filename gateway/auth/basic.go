@@ -11,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // PasswordVerifier checks a user name and password against an identity
@@ -57,7 +55,7 @@ type Basic struct {
 
 // NewBasic builds the Basic authenticator from the auth configuration (its
 // AdminGroup, Cache and Lockout). now is the clock; nil means time.Now.
-func NewBasic(cfg config.Auth, v PasswordVerifier, now func() time.Time) (*Basic, error) {
+func NewBasic(cfg Config, v PasswordVerifier, now func() time.Time) (*Basic, error) {
 	if v == nil {
 		return nil, errors.New("auth: Basic needs a password verifier")
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // fakeVerifier is a PasswordVerifier with a fixed user table that counts
@@ -73,12 +71,12 @@ func newFakeVerifier() *fakeVerifier {
 // clock is a settable time source.
 func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
-func testAuthConfig() config.Auth {
-	return config.Auth{
+func testAuthConfig() Config {
+	return Config{
 		Realm:      "livygate",
 		AdminGroup: "livygate-admins",
-		Cache:      config.Cache{TTL: time.Minute, MaxEntries: 100},
-		Lockout:    config.Lockout{MaxFailures: 3, MaxFailuresPerAddress: 3, Window: 5 * time.Minute, Duration: 10 * time.Minute},
+		Cache:      CacheConfig{TTL: time.Minute, MaxEntries: 100},
+		Lockout:    LockoutConfig{MaxFailures: 3, MaxFailuresPerAddress: 3, Window: 5 * time.Minute, Duration: 10 * time.Minute},
 	}
 }
 
@@ -124,7 +122,7 @@ func TestBasicAddressLimitIsSeparate(t *testing.T) {
 	}
 }
 
-func newTestBasic(t *testing.T, cfg config.Auth, v PasswordVerifier, c *clocktest.Clock) *Basic {
+func newTestBasic(t *testing.T, cfg Config, v PasswordVerifier, c *clocktest.Clock) *Basic {
 	t.Helper()
 	b, err := NewBasic(cfg, v, c.Now)
 	if err != nil {
@@ -288,7 +286,7 @@ func TestBasicCache(t *testing.T) {
 
 	// Disabled cache: every request asks the verifier.
 	cfg := testAuthConfig()
-	cfg.Cache = config.Cache{}
+	cfg.Cache = CacheConfig{}
 	v2 := newFakeVerifier()
 	b2 := newTestBasic(t, cfg, v2, c)
 	for range 3 {
@@ -416,7 +414,7 @@ func TestBasicLockout(t *testing.T) {
 
 	t.Run("disabled", func(t *testing.T) {
 		cfg := testAuthConfig()
-		cfg.Lockout = config.Lockout{}
+		cfg.Lockout = LockoutConfig{}
 		v := newFakeVerifier()
 		b := newTestBasic(t, cfg, v, newClock())
 		for range 20 {
@@ -433,14 +431,14 @@ func TestBasicLockout(t *testing.T) {
 func TestNewBasicRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*config.Auth)
+		edit func(*Config)
 		v    PasswordVerifier
 	}{
-		{name: "no verifier", edit: func(*config.Auth) {}},
-		{name: "negative max failures", edit: func(a *config.Auth) { a.Lockout.MaxFailures = -1 }, v: newFakeVerifier()},
-		{name: "lockout without window", edit: func(a *config.Auth) { a.Lockout.Window = 0 }, v: newFakeVerifier()},
-		{name: "lockout without duration", edit: func(a *config.Auth) { a.Lockout.Duration = 0 }, v: newFakeVerifier()},
-		{name: "negative cache size", edit: func(a *config.Auth) { a.Cache.MaxEntries = -1 }, v: newFakeVerifier()},
+		{name: "no verifier", edit: func(*Config) {}},
+		{name: "negative max failures", edit: func(a *Config) { a.Lockout.MaxFailures = -1 }, v: newFakeVerifier()},
+		{name: "lockout without window", edit: func(a *Config) { a.Lockout.Window = 0 }, v: newFakeVerifier()},
+		{name: "lockout without duration", edit: func(a *Config) { a.Lockout.Duration = 0 }, v: newFakeVerifier()},
+		{name: "negative cache size", edit: func(a *Config) { a.Cache.MaxEntries = -1 }, v: newFakeVerifier()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/jupyterhub"
 )
 
@@ -35,7 +34,7 @@ const hubCacheUser = "\x00jupyterhub-token"
 const hubCacheEntries = 10000
 
 // NewHubToken builds the authenticator. now is the clock; nil means time.Now.
-func NewHubToken(cfg config.Auth, hub HubUsers, now func() time.Time) *HubToken {
+func NewHubToken(cfg Config, hub HubUsers, now func() time.Time) *HubToken {
 	if now == nil {
 		now = time.Now
 	}

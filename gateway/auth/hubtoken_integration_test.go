@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/jupyterhub/hubtest"
 )
@@ -24,7 +23,7 @@ func TestIntegrationHubTokenKindAndScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default().Auth
+	cfg := auth.Default()
 	cfg.HubToken.CacheTTL = time.Minute
 	h := auth.NewHubToken(cfg, c, nil)
 	login := func(tok string) (*auth.Identity, error) {

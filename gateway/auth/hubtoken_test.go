@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/jupyterhub"
 )
 
@@ -36,7 +35,7 @@ func TestHubToken(t *testing.T) {
 		"root-tok":  {Name: "root", Kind: "user", Admin: true, Scopes: []string{"access:servers", "users:activity"}},
 		"bad-name":  {Name: "a\nb", Kind: "user", Scopes: []string{"users:activity!user=a\nb"}},
 	}}
-	cfg := config.Default().Auth
+	cfg := Default()
 	c := newClock()
 	h := NewHubToken(cfg, hub, c.Now)
 	auth := func(header string) (*Identity, error) {
@@ -99,7 +98,7 @@ func TestHubTokenNeedsUserKindAndScopes(t *testing.T) {
 		"notebook":            {Name: "alice", Kind: "user", Scopes: []string{"access:servers!server=alice/", "users:activity!user=alice"}},
 		"full-user-token":     {Name: "alice", Kind: "user", Scopes: []string{"access:servers!user=alice", "read:users!user=alice"}},
 	}}
-	h := NewHubToken(config.Default().Auth, hub, newClock().Now)
+	h := NewHubToken(Default(), hub, newClock().Now)
 	for tok, ok := range map[string]bool{
 		"service-named-alice": false, "no-kind": false, "no-scopes": false, "metrics-only": false,
 		"bobs-server-scope": false, "prefix-trick": false, "notebook": true, "full-user-token": true,

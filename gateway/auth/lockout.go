@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // defaultMaxLockoutKeys bounds each of the two tables (users, addresses).
@@ -57,7 +55,7 @@ type failureTable struct {
 
 // NewLockout builds the limiter from the configuration. It returns nil (no
 // lockout) when MaxFailures is 0.
-func NewLockout(cfg config.Lockout) (*Lockout, error) {
+func NewLockout(cfg LockoutConfig) (*Lockout, error) {
 	switch {
 	case cfg.MaxFailures == 0:
 		return nil, nil

@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 func newTestLockout(t *testing.T, max int) *Lockout {
 	t.Helper()
-	l, err := NewLockout(config.Lockout{MaxFailures: max, MaxFailuresPerAddress: max, Window: time.Minute, Duration: 5 * time.Minute})
+	l, err := NewLockout(LockoutConfig{MaxFailures: max, MaxFailuresPerAddress: max, Window: time.Minute, Duration: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,16 +18,16 @@ func newTestLockout(t *testing.T, max int) *Lockout {
 func TestLockoutConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     config.Lockout
+		cfg     LockoutConfig
 		wantNil bool
 		wantErr bool
 	}{
-		{name: "disabled", cfg: config.Lockout{}, wantNil: true},
-		{name: "disabled with window set", cfg: config.Lockout{Window: time.Minute, Duration: time.Minute}, wantNil: true},
-		{name: "enabled", cfg: config.Lockout{MaxFailures: 5, Window: time.Minute, Duration: time.Minute}},
-		{name: "negative", cfg: config.Lockout{MaxFailures: -1}, wantNil: true, wantErr: true},
-		{name: "no window", cfg: config.Lockout{MaxFailures: 5, Duration: time.Minute}, wantNil: true, wantErr: true},
-		{name: "no duration", cfg: config.Lockout{MaxFailures: 5, Window: time.Minute}, wantNil: true, wantErr: true},
+		{name: "disabled", cfg: LockoutConfig{}, wantNil: true},
+		{name: "disabled with window set", cfg: LockoutConfig{Window: time.Minute, Duration: time.Minute}, wantNil: true},
+		{name: "enabled", cfg: LockoutConfig{MaxFailures: 5, Window: time.Minute, Duration: time.Minute}},
+		{name: "negative", cfg: LockoutConfig{MaxFailures: -1}, wantNil: true, wantErr: true},
+		{name: "no window", cfg: LockoutConfig{MaxFailures: 5, Duration: time.Minute}, wantNil: true, wantErr: true},
+		{name: "no duration", cfg: LockoutConfig{MaxFailures: 5, Window: time.Minute}, wantNil: true, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

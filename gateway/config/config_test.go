@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/token"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -126,28 +129,6 @@ func TestValidMinimalConfig(t *testing.T) {
 	}
 }
 
-func TestSecretSources(t *testing.T) {
-	file := writeFile(t, "pw", "hunter2\n")
-	if v, err := (Secret{File: file}).Resolve(); err != nil || v != "hunter2" {
-		t.Errorf("file secret: %q %v", v, err)
-	}
-	t.Setenv("LG_TEST_SECRET", "s3")
-	if v, err := (Secret{Env: "LG_TEST_SECRET"}).Resolve(); err != nil || v != "s3" {
-		t.Errorf("env secret: %q %v", v, err)
-	}
-	_, err := (Secret{Env: "LG_TEST_MISSING"}).Resolve()
-	if err == nil || !strings.Contains(err.Error(), "LG_TEST_MISSING") {
-		t.Errorf("missing env: %v", err)
-	}
-	if _, err := (Secret{File: file, Env: "X"}).Resolve(); err == nil {
-		t.Error("both sources accepted")
-	}
-	empty := writeFile(t, "empty", "\n")
-	if _, err := (Secret{File: empty}).Resolve(); err == nil {
-		t.Error("empty secret file accepted")
-	}
-}
-
 func TestValidateUIAndStore(t *testing.T) {
 	cfg, err := Load(writeFile(t, "c.yaml", validLDAP), []string{
 		"LIVYGATE_STORE_PATH=", "LIVYGATE_STORE_QUEUE_SIZE=0", "LIVYGATE_STORE_RETENTION_MAX_EVENTS=-1",
@@ -178,10 +159,10 @@ func TestValidateTokensAndSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Tokens.Enabled = true
-	cfg.Tokens.SigningKey = Key{File: "/does/not/exist.pem", Algorithm: "HS256"}
-	cfg.Tokens.GroupClaims = []GroupClaim{{Name: "exp", Format: "csv"}}
-	cfg.Tokens.Delivery = Delivery{Mode: "hdfs-file", ConfKeys: []string{"bad key"}}
-	cfg.Secrets = Secrets{Provider: "env", EnvPrefix: "LIVYGATE_S_", Access: map[string]SecretAccess{"../x": {}}}
+	cfg.Tokens.SigningKey = token.KeyConfig{Ref: secrets.Ref{File: "/does/not/exist.pem"}, Algorithm: "HS256"}
+	cfg.Tokens.GroupClaims = []token.GroupClaimConfig{{Name: "exp", Format: "csv"}}
+	cfg.Tokens.Delivery = token.Delivery{Mode: "hdfs-file", ConfKeys: []string{"bad key"}}
+	cfg.Secrets = secrets.Config{Provider: "env", EnvPrefix: "LIVYGATE_S_", Access: map[string]secrets.Access{"../x": {}}}
 	err = cfg.Validate()
 	if err == nil {
 		t.Fatal("invalid tokens and secrets accepted")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,68 +15,39 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/policy"
+	"github.com/livygate/livygate/gateway/provision"
+	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/token"
+	"github.com/livygate/livygate/gateway/ui"
+	"github.com/livygate/livygate/hdfs"
+	"github.com/livygate/livygate/jupyterhub"
 )
 
 // EnvPrefix starts every environment override.
-const EnvPrefix = "LIVYGATE_"
+const EnvPrefix = secrets.ConfigEnvPrefix
 
-// Default returns the configuration used where the file is silent.
+// Default returns the configuration used where the file is silent: every
+// section's own defaults.
 func Default() Config {
 	return Config{
-		Listen: Listen{
-			Address:                 "127.0.0.1:8999",
-			ReadHeaderTimeout:       10 * time.Second,
-			ReadTimeout:             60 * time.Second,
-			IdleTimeout:             120 * time.Second,
-			MaxConnections:          4096,
-			MaxConnectionsPerClient: 1024,
-			ShutdownTimeout:         30 * time.Second,
-			MaxBodyBytes:            1 << 20,
-		},
-		Livy: Livy{
-			URL:           "http://127.0.0.1:8998",
-			Timeout:       60 * time.Second,
-			OwnerCacheTTL: 10 * time.Minute,
-		},
-		Auth: Auth{
-			Realm:      "livygate",
-			AdminGroup: "livygate-admins",
-			Cache:      Cache{TTL: 5 * time.Minute, MaxEntries: 10000},
-			Lockout:    Lockout{MaxFailures: 5, MaxFailuresPerAddress: 50, Window: 5 * time.Minute, Duration: 5 * time.Minute},
-			HubToken:   HubToken{CacheTTL: time.Minute},
-			LDAP: LDAP{
-				Timeout:                  5 * time.Second,
-				UserFilter:               "(objectClass=person)",
-				UsernameAttribute:        "uid",
-				GroupMembershipAttribute: "memberOf",
-				GroupNameAttribute:       "cn",
-			},
-		},
-		JupyterHub: JupyterHub{Timeout: 10 * time.Second},
-		HDFS: HDFS{
-			User:        "hdfs",
-			BaseDir:     "/user",
-			Mode:        "0750",
-			NamePattern: `^[a-z_][a-z0-9_.-]{0,63}$`,
-			Concurrency: 8,
-		},
-		Sync: Sync{LockFile: "/var/lib/livygate/sync.lock", History: 20},
-		Policy: Policy{
-			RedactKeys: `(?i)(password|passwd|secret|token|access\.?key|account\.?key|credential)`,
-		},
-		Tokens: Tokens{
-			Lifetime:      1440 * time.Minute,
-			SigningKey:    Key{Algorithm: "RS256"},
-			GroupClaims:   []GroupClaim{{Name: "groups", Format: "array"}},
-			AcceptBearer:  true,
-			LoginAudience: "livygate",
-			Delivery:      Delivery{Mode: "none"},
-		},
-		Secrets: Secrets{Prefix: "secret@", EnvPrefix: "LGSECRET_"},
-		Log:     Log{Level: "info", Format: "json"},
-		UI:      UI{Enabled: true, SessionTTL: 8 * time.Hour},
+		Listen:     server.Default(),
+		Livy:       proxy.Default(),
+		Auth:       auth.Default(),
+		Policy:     policy.Default(),
+		JupyterHub: JupyterHub{Config: jupyterhub.Default()},
+		HDFS:       hdfs.Default(),
+		Sync:       provision.Default(),
+		Tokens:     token.Default(),
+		Secrets:    secrets.Default(),
+		Log:        logging.Default(),
+		UI:         ui.Default(),
 		Store: Store{
 			Path:      "/var/lib/livygate/livygate.db",
 			QueueSize: 10000,
@@ -167,7 +139,13 @@ func (c *Config) namesSecretEnv(name string) bool {
 func walkFields(v reflect.Value, prefix string, fn func(path string, field reflect.Value)) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		tag := t.Field(i).Tag.Get("yaml")
+		f := v.Field(i)
+		if tag == ",inline" {
+			walkFields(f, prefix, fn) // a component's fields, at its section's level
+			continue
+		}
+		tag = strings.Split(tag, ",")[0]
 		if tag == "" || tag == "-" {
 			continue
 		}
@@ -175,8 +153,7 @@ func walkFields(v reflect.Value, prefix string, fn func(path string, field refle
 		if prefix != "" {
 			path = prefix + "." + tag
 		}
-		f := v.Field(i)
-		if f.Kind() == reflect.Struct {
+		if f.Kind() == reflect.Struct && !isText(f) {
 			walkFields(f, path, fn)
 			continue
 		}
@@ -184,9 +161,17 @@ func walkFields(v reflect.Value, prefix string, fn func(path string, field refle
 	}
 }
 
+// isText reports a field that parses itself from text (hdfs.Mode).
+func isText(field reflect.Value) bool {
+	return field.CanAddr() && field.Addr().Type().Implements(reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem())
+}
+
 // setFromString parses raw into field by its type. Lists are comma-separated,
 // or a JSON array of strings.
 func setFromString(field reflect.Value, raw string) error {
+	if isText(field) {
+		return field.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(raw))
+	}
 	if field.Type() == reflect.TypeOf(time.Duration(0)) {
 		d, err := time.ParseDuration(raw)
 		if err != nil {

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // FlushInterval bounds how long a request log line waits in the buffer.
@@ -25,7 +23,7 @@ const FlushInterval = 100 * time.Millisecond
 
 // New returns a logger writing to out as configured, and a function that
 // flushes what is buffered and stops the flusher (call it before exiting).
-func New(cfg config.Log, out io.Writer) (*logrus.Logger, func()) {
+func New(cfg Config, out io.Writer) (*logrus.Logger, func()) {
 	log := logrus.New()
 	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
 		log.SetLevel(lvl)

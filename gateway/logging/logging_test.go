@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 func entry(fields logrus.Fields, msg string) *logrus.Entry {
@@ -86,7 +84,7 @@ func TestBufferedWriterFlushes(t *testing.T) {
 
 func TestNewLogsThroughTheBuffer(t *testing.T) {
 	var out syncBuffer
-	log, closeLog := New(config.Log{Level: "info", Format: "json"}, &out)
+	log, closeLog := New(Config{Level: "info", Format: "json"}, &out)
 	log.WithField("user", "alice").Info("request")
 	closeLog()
 	if !strings.Contains(out.String(), `"user":"alice"`) || FlushOf(log) == nil {
@@ -121,7 +119,7 @@ func TestLogRequestFastPathMatchesLogrus(t *testing.T) {
 	timeRE := regexp.MustCompile(`"time":"[^"]*"`)
 	for _, r := range reqs {
 		var fast, slow bytes.Buffer
-		fl, closeFast := New(config.Log{Level: "info", Format: "json"}, &fast)
+		fl, closeFast := New(Config{Level: "info", Format: "json"}, &fast)
 		LogRequest(fl, &r)
 		closeFast()
 		sl := logrus.New()
@@ -138,7 +136,7 @@ func TestLogRequestFastPathMatchesLogrus(t *testing.T) {
 	}
 	// Below info level nothing is written.
 	var quiet bytes.Buffer
-	ql, closeQuiet := New(config.Log{Level: "warn", Format: "json"}, &quiet)
+	ql, closeQuiet := New(Config{Level: "warn", Format: "json"}, &quiet)
 	LogRequest(ql, &reqs[0])
 	closeQuiet()
 	if quiet.Len() != 0 {

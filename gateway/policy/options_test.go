@@ -4,8 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 func TestSparkOptionsSplitAsSparkDoes(t *testing.T) {
@@ -36,7 +34,7 @@ func TestSparkOptionsSplitAsSparkDoes(t *testing.T) {
 // Issue 11, item 6: identity options are refused as Spark will parse them,
 // in every conf value (any may become JVM options or an environment).
 func TestQuotedIdentityOptionsRefused(t *testing.T) {
-	p, err := New(config.Default().Policy)
+	p, err := New(Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +57,7 @@ func TestQuotedIdentityOptionsRefused(t *testing.T) {
 
 // Livy 0.9's own refused keys are refused by the gateway for any Livy.
 func TestLivyRefusedKeysRefused(t *testing.T) {
-	p, err := New(config.Default().Policy)
+	p, err := New(Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +74,7 @@ func FuzzSparkOptions(f *testing.F) {
 	for _, s := range []string{`-DHADOOP_USER_"NAME"=x`, `'a b' "c\"d" e\ f`, `-Duser.name=x`, `"`, `\`} {
 		f.Add(s)
 	}
-	p, err := New(config.Default().Policy)
+	p, err := New(Default())
 	if err != nil {
 		f.Fatal(err)
 	}

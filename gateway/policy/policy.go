@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // Mask replaces every redacted value.
@@ -68,31 +66,12 @@ func (p *Policy) ForCaller(user string, groups []string, all bool) *Policy {
 }
 
 // New compiles the configured patterns.
-func New(cfg config.Policy) (*Policy, error) {
-	p := &Policy{clean: &cleanBodies{}}
-	var err error
-	if p.deny, err = compileAll(cfg.DenyConf); err != nil {
-		return nil, fmt.Errorf("policy.deny_conf: %w", err)
+func New(cfg Config) (*Policy, error) {
+	c, err := cfg.compile()
+	if err != nil {
+		return nil, err
 	}
-	if p.allow, err = compileAll(cfg.AllowConf); err != nil {
-		return nil, fmt.Errorf("policy.allow_conf: %w", err)
-	}
-	if p.redact, err = regexp.Compile(cfg.RedactKeys); err != nil {
-		return nil, fmt.Errorf("policy.redact_keys: %w", err)
-	}
-	return p, nil
-}
-
-func compileAll(patterns []string) ([]*regexp.Regexp, error) {
-	out := make([]*regexp.Regexp, 0, len(patterns))
-	for _, s := range patterns {
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, re)
-	}
-	return out, nil
+	return &Policy{clean: &cleanBodies{}, deny: c.deny, allow: c.allow, redact: c.redact}, nil
 }
 
 // Identity-bearing variables and properties. Without Kerberos, Hadoop takes

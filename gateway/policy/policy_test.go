@@ -3,13 +3,11 @@ package policy
 import (
 	"strings"
 	"testing"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 func newPolicy(t *testing.T) *Policy {
 	t.Helper()
-	p, err := New(config.Default().Policy)
+	p, err := New(Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // FuzzRedactJSON checks that no sensitive conf value survives redaction and
@@ -15,7 +13,7 @@ func FuzzRedactJSON(f *testing.F) {
 	f.Add(`{"sessions":[{"conf":{"k.secret":"v"}}]}`, "v")
 	f.Add(`[1,"s3cret"]`, "s3cret")
 	f.Add(`"plain"`, "")
-	p, err := New(config.Default().Policy)
+	p, err := New(Default())
 	if err != nil {
 		f.Fatal(err)
 	}

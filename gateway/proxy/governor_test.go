@@ -12,8 +12,8 @@ import (
 
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/clocktest"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/livy"
@@ -39,7 +39,7 @@ func governed(t testing.TB, lc limits.Config, rc reaper.Config, ownerTTL time.Du
 	t.Helper()
 	clk := clocktest.New(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	var g governor
-	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) {
+	h := newHarness(t, func(o *proxy.Options, _ *policy.Config) {
 		o.Governor = &g
 		o.OwnerCacheTTL = ownerTTL
 	})
@@ -152,7 +152,7 @@ func (refuseAll) Ended(livy.Resource, string) (string, string, bool) { return ""
 // minted or written and no secret resolved for it.
 func TestLimitsComeBeforeTheConfIsFinished(t *testing.T) {
 	finished := 0
-	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) {
+	h := newHarness(t, func(o *proxy.Options, _ *policy.Config) {
 		o.Governor = refuseAll{}
 		o.FinishConf = func(_ context.Context, _ *auth.Identity, _ string, conf map[string]string) (map[string]string, error) {
 			finished++

@@ -17,7 +17,6 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/server"
@@ -74,9 +73,9 @@ type harness struct {
 	logs    *test.Hook
 }
 
-type option func(*proxy.Options, *config.Policy)
+type option func(*proxy.Options, *policy.Config)
 
-func withAdminImpersonation(o *proxy.Options, _ *config.Policy) { o.AdminsMayImpersonate = true }
+func withAdminImpersonation(o *proxy.Options, _ *policy.Config) { o.AdminsMayImpersonate = true }
 
 func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
@@ -91,7 +90,7 @@ func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...o
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg := config.Default().Policy
+	pcfg := policy.Default()
 	o := proxy.Options{
 		Upstream:      u,
 		Transport:     &http.Transport{ResponseHeaderTimeout: 2 * time.Second},
@@ -113,7 +112,7 @@ func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...o
 	p := proxy.New(o)
 	sink := &recordingSink{}
 	srv := server.New(server.Options{
-		Listen: config.Default().Listen, Realm: "livygate", Authn: staticAuth{},
+		Listen: server.Default(), Realm: "livygate", Authn: staticAuth{},
 		Livy: p, Ready: p.Livy(), Audit: sink, Log: log,
 	})
 	ts := httptest.NewServer(srv.Handler())

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/livy/livytest"
 )
@@ -157,7 +157,7 @@ func TestIdentityHeadersNeverReachLivy(t *testing.T) {
 }
 
 func TestUpstreamBasicAuth(t *testing.T) {
-	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) { o.Username, o.Password = "gw", "upstream-secret" })
+	h := newHarness(t, func(o *proxy.Options, _ *policy.Config) { o.Username, o.Password = "gw", "upstream-secret" })
 	id := h.createAs("alice", map[string]any{"kind": "pyspark"})
 	h.do("alice", http.MethodGet, fmt.Sprintf("/sessions/%d", id), nil)
 	for _, r := range h.livy.Requests() {
@@ -371,7 +371,7 @@ func TestConfPolicy(t *testing.T) {
 	}
 	expectStatus(t, h.do("alice", http.MethodPost, "/sessions", map[string]any{"conf": map[string]string{"spark.executor.memory": "1g"}}), http.StatusCreated)
 
-	custom := newHarness(t, func(_ *proxy.Options, p *config.Policy) {
+	custom := newHarness(t, func(_ *proxy.Options, p *policy.Config) {
 		p.DenyConf = []string{`^spark\.jars\.packages$`}
 		p.AllowConf = []string{`^spark\.`}
 	})
@@ -444,7 +444,7 @@ func TestAnswersPassThroughExactly(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) { o.MaxBodyBytes = 1024 })
+	h := newHarness(t, func(o *proxy.Options, _ *policy.Config) { o.MaxBodyBytes = 1024 })
 	cases := []struct {
 		name   string
 		body   string
@@ -485,7 +485,7 @@ func TestBadInput(t *testing.T) {
 // A body without a Content-Length that grows past the limit on its way to
 // Livy is still a 413.
 func TestStreamedBodyOverLimit(t *testing.T) {
-	h := newHarness(t, func(o *proxy.Options, _ *config.Policy) { o.MaxBodyBytes = 1024 })
+	h := newHarness(t, func(o *proxy.Options, _ *policy.Config) { o.MaxBodyBytes = 1024 })
 	id := h.createAs("alice", map[string]any{"kind": "pyspark"})
 	pr, pw := io.Pipe()
 	go func() {
@@ -526,7 +526,7 @@ func TestLivyDownOrSlow(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
-	h = newHarnessFor(t, nil, slow.URL, func(o *proxy.Options, _ *config.Policy) {
+	h = newHarnessFor(t, nil, slow.URL, func(o *proxy.Options, _ *policy.Config) {
 		o.Transport = &http.Transport{ResponseHeaderTimeout: 300 * time.Millisecond}
 		o.Timeout = 300 * time.Millisecond
 	})

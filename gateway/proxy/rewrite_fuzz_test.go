@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/livy"
@@ -30,7 +29,7 @@ func FuzzRewriteCreate(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	pol, err := policy.New(config.Default().Policy)
+	pol, err := policy.New(policy.Default())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/livy/livytest"
 )
@@ -254,7 +254,7 @@ func TestSessionNameRules(t *testing.T) {
 	}
 }
 
-func withShortTimeout(o *proxy.Options, _ *config.Policy) {
+func withShortTimeout(o *proxy.Options, _ *policy.Config) {
 	o.Transport = &http.Transport{ResponseHeaderTimeout: 300 * time.Millisecond}
 	o.Timeout = 300 * time.Millisecond
 }

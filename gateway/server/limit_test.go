@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 )
 
 // Issue 11, item 5: slow bodies (headers, then 1 of 100 promised bytes) are
@@ -20,7 +19,7 @@ func TestSlowBodiesAreBoundedAndOthersServed(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
 	})
-	l := config.Default().Listen
+	l := Default()
 	l.ReadTimeout = 400 * time.Millisecond
 	l.MaxConnections = 50
 	l.MaxConnectionsPerClient = 5

@@ -15,7 +15,6 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/respond"
 )
 
@@ -26,7 +25,7 @@ type Pinger interface {
 
 // Options are the parts a Server is built from.
 type Options struct {
-	Listen config.Listen
+	Listen Config
 	Realm  string
 	Authn  auth.Authenticator
 	// Livy serves every authenticated request that no other route takes.

@@ -24,7 +24,6 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 )
 
 type fixedAuth struct {
@@ -44,7 +43,7 @@ type okPinger struct{}
 
 func (okPinger) Version(context.Context) error { return nil }
 
-func newTestServer(a auth.Authenticator, h http.Handler, listen config.Listen) *Server {
+func newTestServer(a auth.Authenticator, h http.Handler, listen Config) *Server {
 	log, _ := test.NewNullLogger()
 	return New(Options{Listen: listen, Realm: "r", Authn: a, Livy: h, Ready: okPinger{}, Audit: nopSink{}, Log: log})
 }
@@ -62,7 +61,7 @@ func TestAuthFailuresMapToStatus(t *testing.T) {
 		{auth.ErrUnavailable, 503, ""},
 	}
 	for _, c := range cases {
-		srv := httptest.NewServer(newTestServer(fixedAuth{err: c.err}, ok, config.Default().Listen).Handler())
+		srv := httptest.NewServer(newTestServer(fixedAuth{err: c.err}, ok, Default()).Handler())
 		resp, err := http.Get(srv.URL + "/sessions")
 		if err != nil {
 			t.Fatal(err)
@@ -88,7 +87,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		_, _ = io.WriteString(w, "done")
 	})
 	id := &auth.Identity{User: "alice"}
-	s := newTestServer(fixedAuth{id: id}, slow, config.Default().Listen)
+	s := newTestServer(fixedAuth{id: id}, slow, Default())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +123,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 func TestTLSListener(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	listen := config.Default().Listen
+	listen := Default()
 	listen.TLSCertFile, listen.TLSKeyFile = certFile, keyFile
 	s := newTestServer(fixedAuth{}, http.NotFoundHandler(), listen)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

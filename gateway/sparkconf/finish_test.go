@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/token"
@@ -40,7 +39,7 @@ func newMinter(t *testing.T) *token.Minter {
 }
 
 func TestFinish(t *testing.T) {
-	pol, err := policy.New(config.Default().Policy)
+	pol, err := policy.New(policy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

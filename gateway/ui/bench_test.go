@@ -17,7 +17,6 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/ui"
@@ -85,7 +84,7 @@ func BenchmarkPages(b *testing.B) {
 		fake.Add("batches", map[string]any{"proxyUser": users[i].Name, "name": fmt.Sprint("job", i)})
 	}
 	lu, _ := url.Parse(fake.URL())
-	cfg := config.Default().Auth
+	cfg := auth.Default()
 	basic, _ := auth.NewBasic(cfg, directory{}, nil)
 	h, err := ui.New(ui.Options{
 		Authn: auth.Chain{basic}, Store: st, Livy: &livy.Client{BaseURL: lu, HTTP: http.DefaultClient},

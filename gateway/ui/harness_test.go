@@ -20,7 +20,6 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/server"
 	"github.com/livygate/livygate/gateway/store"
@@ -131,7 +130,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	t.Cleanup(func() { st.Close() })
 	h.store = st
 	h.hub = &hub{users: []jupyterhub.User{{Name: "alice"}, {Name: "bob"}, {Name: "carol", Admin: true}, {Name: "svc", Kind: "service"}}}
-	cfg := config.Default().Auth
+	cfg := auth.Default()
 	cfg.Lockout.MaxFailures = 3
 	basic, err := auth.NewBasic(cfg, directory{}, nil)
 	if err != nil {
@@ -165,7 +164,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	s := server.New(server.Options{
-		Listen: config.Default().Listen, Realm: "livygate", Authn: o.Authn,
+		Listen: server.Default(), Realm: "livygate", Authn: o.Authn,
 		Livy: http.NotFoundHandler(), Admin: http.NotFoundHandler(), UI: handler,
 		Ready: o.Livy.(*livy.Client), Audit: audit.Multi{h.audit, st}, Log: log,
 	})

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/ui"
 )
 
@@ -42,7 +41,7 @@ func TestLoginFormLockoutPerEntry(t *testing.T) {
 		t.Skip("the look-alike below assumes the admin's name starts with c")
 	}
 	h := newHarness(t, func(o *ui.Options) {
-		cfg := config.Default().Auth
+		cfg := auth.Default()
 		cfg.Lockout.MaxFailures = 3
 		basic, err := auth.NewBasic(cfg, lookAlikeDirectory{}, nil)
 		if err != nil {

@@ -1,19 +1,19 @@
 //go:build integration
 
-package auth_test
+package ldap_test
 
 import (
 	"context"
 	"slices"
 	"testing"
 
-	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/auth/ldaptest"
+	"github.com/livygate/livygate/gateway/ldap"
+	"github.com/livygate/livygate/gateway/ldap/ldaptest"
 )
 
 func TestIntegrationGroupMembers(t *testing.T) {
 	dir := ldaptest.Start(t)
-	l, err := auth.NewLDAP(dir.Config(), nil)
+	l, err := ldap.New(dir.Config(), dir.BindPassword, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/ldap"
 )
 
 // The directory tree in users.ldif.tmpl.
@@ -76,7 +76,7 @@ type Server struct {
 
 	RootPassword string
 	// BindDN and BindPassword are the gateway's service account;
-	// BindPasswordFile holds the password for config.Secret{File: …}.
+	// BindPasswordFile holds the service account's password.
 	BindDN           string
 	BindPassword     string
 	BindPasswordFile string
@@ -239,25 +239,25 @@ func (s *Server) runEnv(env []string, args ...string) ([]byte, error) {
 }
 
 // Config is an auth.ldap configuration for this server in memberOf mode:
-// plain LDAP on loopback (AllowInsecure), the service account's password
-// read from BindPasswordFile.
-func (s *Server) Config() config.LDAP {
-	return config.LDAP{
+// plain LDAP on loopback (AllowInsecure); the service account's password
+// is in BindPasswordFile.
+func (s *Server) Config() ldap.Config {
+	return ldap.Config{
 		URL:                      s.URL,
 		AllowInsecure:            true,
 		Timeout:                  5 * time.Second,
 		BindDN:                   s.BindDN,
-		BindPassword:             config.Secret{File: s.BindPasswordFile},
 		UserBaseDN:               UserBaseDN,
 		UserFilter:               "(objectClass=inetOrgPerson)",
 		UsernameAttribute:        "uid",
 		GroupMembershipAttribute: "memberOf",
+		GroupNameAttribute:       "cn",
 	}
 }
 
 // GroupSearchConfig is Config in group-search mode: groups found by
 // searching GroupBaseDN for groupOfNames whose member is the user's DN.
-func (s *Server) GroupSearchConfig() config.LDAP {
+func (s *Server) GroupSearchConfig() ldap.Config {
 	c := s.Config()
 	c.GroupMembershipAttribute = ""
 	c.GroupBaseDN = GroupBaseDN

@@ -1,36 +1,55 @@
-package auth
+// Package ldap is livygate's LDAP adapter: it verifies a user's password
+// against a directory, finds the user's groups, and lists a group's members.
+// It knows nothing of the gateway: callers give it a validated Config and
+// the service account's password.
+package ldap
 
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/sirupsen/logrus"
-
-	"github.com/livygate/livygate/gateway/config"
 )
 
-// Defaults for config.LDAP fields left empty.
-const (
-	DefaultLDAPTimeout            = 10 * time.Second
-	DefaultLDAPUsernameAttribute  = "uid"
-	DefaultLDAPGroupFilter        = "(member={dn})"
-	DefaultLDAPGroupNameAttribute = "cn"
+// maxGroups bounds a group search; a user in more groups keeps the first.
+const maxGroups = 1000
 
-	// maxGroups bounds a group search; a user in more groups keeps the first.
-	maxGroups = 1000
+var (
+	// ErrBadCredentials: no such user, several entries, or a wrong password.
+	ErrBadCredentials = errors.New("invalid credentials")
+	// ErrUnavailable: the directory could not answer (down, TLS failure, the
+	// service account refused, a malformed answer).
+	ErrUnavailable = errors.New("directory unavailable")
 )
 
-// LDAP verifies passwords against an LDAP directory:
+// BadPasswordError is a wrong password for an entry the directory found.
+type BadPasswordError struct {
+	Entry string // the entry's DN
+	Name  string // its canonical user name
+}
+
+func (e *BadPasswordError) Error() string {
+	return fmt.Sprintf("%v: wrong password for %q", ErrBadCredentials, e.Name)
+}
+
+func (e *BadPasswordError) Unwrap() error { return ErrBadCredentials }
+
+// Entry is a user the directory found: the canonical name, the groups and
+// the entry's DN.
+type Entry struct {
+	User   string
+	Groups []string
+	DN     string
+}
+
+// Client verifies passwords against an LDAP directory:
 //
 //  1. connect (ldaps://, or ldap:// upgraded with StartTLS, or plain ldap://
 //     only when AllowInsecure says so), all within Timeout;
@@ -42,231 +61,42 @@ const (
 //     or search GroupBaseDN with GroupFilter as the service account.
 //
 // Wrong credentials (no entry, several entries, bind refused) are
-// ErrBadCredentials; everything else (server down, TLS failure, the service
-// account refused, a malformed answer) is ErrUnavailable, so that an outage
+// ErrBadCredentials; everything else is ErrUnavailable, so that an outage
 // or a misconfiguration never looks like a wrong password. Passwords never
 // appear in errors or logs.
 //
 // Each Verify uses its own connection; the credential cache in front of it
 // keeps binds rare. It is safe for concurrent use.
-type LDAP struct {
-	log logrus.FieldLogger
-
-	url       string // for messages
-	addr      string // host:port
-	ldaps     bool
-	startTLS  bool
-	tlsConfig *tls.Config // nil for plain ldap://
-	timeout   time.Duration
-
-	bindDN       string
+type Client struct {
+	settings
 	bindPassword string
-
-	userBaseDN string
-	userFilter string // normalised to "(…)" or empty
-	userAttr   string
-
-	memberAttr string // GroupMembershipAttribute mode when set
-
-	groupBaseDN string // group search mode when set
-	groupFilter string
-	groupAttr   string
+	log          logrus.FieldLogger
 }
 
-// NewLDAP checks the configuration, reads the CA file and the bind password,
-// and returns the verifier. It gathers every problem into one error. log nil
-// means logrus.StandardLogger().
-func NewLDAP(cfg config.LDAP, log logrus.FieldLogger) (*LDAP, error) {
-	if log == nil {
-		log = logrus.StandardLogger()
-	}
-	l := &LDAP{
-		log:         log.WithField("component", "auth.ldap"),
-		url:         cfg.URL,
-		startTLS:    cfg.StartTLS,
-		timeout:     cfg.Timeout,
-		bindDN:      cfg.BindDN,
-		userBaseDN:  cfg.UserBaseDN,
-		userAttr:    cfg.UsernameAttribute,
-		memberAttr:  cfg.GroupMembershipAttribute,
-		groupBaseDN: cfg.GroupBaseDN,
-		groupFilter: cfg.GroupFilter,
-		groupAttr:   cfg.GroupNameAttribute,
-	}
-	if l.timeout == 0 {
-		l.timeout = DefaultLDAPTimeout
-	}
-	if l.userAttr == "" {
-		l.userAttr = DefaultLDAPUsernameAttribute
-	}
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	u, err := url.Parse(cfg.URL)
-	switch {
-	case cfg.URL == "":
-		bad("auth.ldap.url is required")
-	case err != nil:
-		bad("auth.ldap.url %q: %v", cfg.URL, err)
-	case u.Scheme != "ldap" && u.Scheme != "ldaps":
-		bad("auth.ldap.url %q: the scheme must be ldap:// or ldaps://", cfg.URL)
-	case u.Hostname() == "":
-		bad("auth.ldap.url %q names no host", cfg.URL)
-	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "":
-		bad("auth.ldap.url %q: give only scheme, host and port (base DNs and the bind DN have their own keys)", cfg.URL)
-	default:
-		l.ldaps = u.Scheme == "ldaps"
-		port := u.Port()
-		if port == "" {
-			port = map[bool]string{true: "636", false: "389"}[l.ldaps]
-		}
-		l.addr = net.JoinHostPort(u.Hostname(), port)
-		switch {
-		case l.ldaps && cfg.StartTLS:
-			bad("auth.ldap.start_tls is for ldap:// URLs; %q is already TLS", cfg.URL)
-		case !l.ldaps && !cfg.StartTLS && !cfg.AllowInsecure:
-			bad("auth.ldap.url %q is plain LDAP: passwords would cross the network in clear; use ldaps://, set auth.ldap.start_tls, or set auth.ldap.allow_insecure to accept that", cfg.URL)
-		}
-		if l.ldaps || cfg.StartTLS {
-			l.tlsConfig = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
-			if cfg.CAFile != "" {
-				pool, err := loadCAFile(cfg.CAFile)
-				if err != nil {
-					bad("auth.ldap.ca_file: %v", err)
-				}
-				l.tlsConfig.RootCAs = pool
-			}
-		} else if cfg.CAFile != "" {
-			bad("auth.ldap.ca_file is set but %q uses no TLS; use ldaps:// or set auth.ldap.start_tls", cfg.URL)
-		}
-	}
-	if cfg.Timeout < 0 {
-		bad("auth.ldap.timeout must be positive")
-	}
-
-	switch {
-	case cfg.BindDN == "" && cfg.BindPassword.IsSet():
-		bad("auth.ldap.bind_password is set but auth.ldap.bind_dn is empty")
-	case cfg.BindDN != "":
-		if _, err := ldap.ParseDN(cfg.BindDN); err != nil {
-			bad("auth.ldap.bind_dn %q is not a DN: %v", cfg.BindDN, err)
-		}
-		pw, err := cfg.BindPassword.Resolve()
-		switch {
-		case err != nil:
-			bad("auth.ldap.bind_password: %v", err)
-		case pw == "":
-			bad("auth.ldap.bind_password is required with auth.ldap.bind_dn (an empty password would be an anonymous bind)")
-		}
-		l.bindPassword = pw
-	}
-
-	if cfg.UserBaseDN == "" {
-		bad("auth.ldap.user_base_dn is required")
-	} else if _, err := ldap.ParseDN(cfg.UserBaseDN); err != nil {
-		bad("auth.ldap.user_base_dn %q is not a DN: %v", cfg.UserBaseDN, err)
-	}
-	if !validAttributeName(l.userAttr) {
-		bad("auth.ldap.username_attribute %q is not an attribute name", l.userAttr)
-	}
-	if f := strings.TrimSpace(cfg.UserFilter); f != "" {
-		if !strings.HasPrefix(f, "(") {
-			f = "(" + f + ")"
-		}
-		l.userFilter = f
-	}
-	if _, err := ldap.CompileFilter(l.userSearchFilter("probe")); err != nil {
-		bad("auth.ldap.user_filter %q: %v", cfg.UserFilter, err)
-	}
-
-	switch {
-	case l.memberAttr != "" && l.groupBaseDN != "":
-		bad("auth.ldap: set either group_membership_attribute or group_base_dn, not both")
-	case l.memberAttr != "":
-		if !validAttributeName(l.memberAttr) {
-			bad("auth.ldap.group_membership_attribute %q is not an attribute name", l.memberAttr)
-		}
-	case l.groupBaseDN != "":
-		if _, err := ldap.ParseDN(l.groupBaseDN); err != nil {
-			bad("auth.ldap.group_base_dn %q is not a DN: %v", l.groupBaseDN, err)
-		}
-		if l.groupFilter == "" {
-			l.groupFilter = DefaultLDAPGroupFilter
-		}
-		if l.groupAttr == "" {
-			l.groupAttr = DefaultLDAPGroupNameAttribute
-		}
-		if !validAttributeName(l.groupAttr) {
-			bad("auth.ldap.group_name_attribute %q is not an attribute name", l.groupAttr)
-		}
-		if _, err := ldap.CompileFilter(l.groupSearchFilter("cn=probe,dc=example", "probe")); err != nil {
-			bad("auth.ldap.group_filter %q: %v", l.groupFilter, err)
-		}
-	case l.groupFilter != "" || l.groupAttr != "":
-		bad("auth.ldap.group_filter and group_name_attribute need auth.ldap.group_base_dn")
-	}
-
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("ldap configuration: %w", errors.Join(errs...))
-	}
-	return l, nil
-}
-
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+// New returns the client for a configuration that Validate accepts.
+// bindPassword is the service account's (empty for an anonymous search);
+// log nil means logrus.StandardLogger().
+func New(cfg Config, bindPassword string, log logrus.FieldLogger) (*Client, error) {
+	s, err := cfg.settings()
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	if log == nil {
+		log = logrus.StandardLogger()
 	}
-	return pool, nil
+	return &Client{settings: s, bindPassword: bindPassword, log: log.WithField("component", "ldap")}, nil
 }
 
-// validAttributeName accepts an attribute description: a name or an OID,
-// optionally with options (cn;lang-en).
-func validAttributeName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ';') {
-			return false
-		}
-	}
-	return true
-}
-
-// userSearchFilter is the filter that finds name's entry. The name is escaped
-// here, exactly once; nothing else may escape or unescape it.
-func (l *LDAP) userSearchFilter(name string) string {
-	match := "(" + l.userAttr + "=" + ldap.EscapeFilter(name) + ")"
-	if l.userFilter == "" {
-		return match
-	}
-	return "(&" + l.userFilter + match + ")"
-}
-
-// groupSearchFilter fills {dn} and {user} in one pass, so a value that itself
-// contains "{user}" is never substituted again.
-func (l *LDAP) groupSearchFilter(userDN, user string) string {
-	return strings.NewReplacer(
-		"{dn}", ldap.EscapeFilter(userDN),
-		"{user}", ldap.EscapeFilter(user),
-	).Replace(l.groupFilter)
-}
-
-// Verify implements PasswordVerifier.
-func (l *LDAP) Verify(ctx context.Context, user, password string) (*Identity, error) {
+// Verify checks user's password and returns the entry.
+func (l *Client) Verify(ctx context.Context, user, password string) (*Entry, error) {
 	return l.VerifyEntry(ctx, user, password, nil)
 }
 
-// VerifyEntry implements EntryVerifier: before, when set, may refuse the
+// VerifyEntry is Verify where before, when set, may refuse the
 // entry found before its password is tried. A user the directory does not
 // know costs a bind too (as a DN that does not exist), so an unknown name
 // does not answer measurably faster than a wrong password.
-func (l *LDAP) VerifyEntry(ctx context.Context, user, password string, before func(entry string) error) (*Identity, error) {
+func (l *Client) VerifyEntry(ctx context.Context, user, password string, before func(entry string) error) (*Entry, error) {
 	// Checked again here so that no caller can get an empty password to a
 	// bind, where it would be an anonymous bind that succeeds.
 	if password == "" {
@@ -296,15 +126,15 @@ func (l *LDAP) VerifyEntry(ctx context.Context, user, password string, before fu
 // Lookup finds a user's entry and groups without their password, for an
 // admin minting a token on their behalf. An unknown user is
 // ErrBadCredentials.
-func (l *LDAP) Lookup(ctx context.Context, user string) (*Identity, error) {
+func (l *Client) Lookup(ctx context.Context, user string) (*Entry, error) {
 	return l.identify(ctx, user, nil)
 }
 
 // identify finds user's one entry over the service connection, runs check
 // on it when given (a login binds as the entry), and reads the groups.
-func (l *LDAP) identify(ctx context.Context, user string, check func(*ldap.Conn, *ldap.Entry, string) error) (*Identity, error) {
-	if err := CheckUsername(user); err != nil {
-		return nil, err
+func (l *Client) identify(ctx context.Context, user string, check func(*ldap.Conn, *ldap.Entry, string) error) (*Entry, error) {
+	if strings.TrimSpace(user) == "" {
+		return nil, fmt.Errorf("%w: empty user name", ErrBadCredentials)
 	}
 	conn, done, err := l.serviceConn(ctx)
 	if err != nil {
@@ -331,12 +161,12 @@ func (l *LDAP) identify(ctx context.Context, user string, check func(*ldap.Conn,
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{User: name, Groups: groups, Method: "ldap", Entry: entry.DN}, nil
+	return &Entry{User: name, Groups: groups, DN: entry.DN}, nil
 }
 
 // groupsOf reads the entry's groups from its membership attribute or by a
 // group search, as configured.
-func (l *LDAP) groupsOf(ctx context.Context, conn *ldap.Conn, entry *ldap.Entry, name string) ([]string, error) {
+func (l *Client) groupsOf(ctx context.Context, conn *ldap.Conn, entry *ldap.Entry, name string) ([]string, error) {
 	switch {
 	case l.memberAttr != "":
 		return l.groupsFromDNs(entry.GetEqualFoldAttributeValues(l.memberAttr), name), nil
@@ -347,7 +177,7 @@ func (l *LDAP) groupsOf(ctx context.Context, conn *ldap.Conn, entry *ldap.Entry,
 }
 
 // serviceConn connects and binds as the service account.
-func (l *LDAP) serviceConn(ctx context.Context) (*ldap.Conn, func(), error) {
+func (l *Client) serviceConn(ctx context.Context) (*ldap.Conn, func(), error) {
 	conn, done, err := l.connect(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -362,7 +192,7 @@ func (l *LDAP) serviceConn(ctx context.Context) (*ldap.Conn, func(), error) {
 // connect dials the server (TLS as configured) and returns the connection
 // and a function that releases it. The whole exchange is bounded by the
 // timeout, and cancelling ctx aborts it.
-func (l *LDAP) connect(ctx context.Context) (*ldap.Conn, func(), error) {
+func (l *Client) connect(ctx context.Context) (*ldap.Conn, func(), error) {
 	// ctx's own deadline is left to context.AfterFunc below, so that an
 	// abandoned request is reported as such, not as a server timeout.
 	deadline := time.Now().Add(l.timeout)
@@ -403,7 +233,7 @@ func (l *LDAP) connect(ctx context.Context) (*ldap.Conn, func(), error) {
 	return conn, done, nil
 }
 
-func (l *LDAP) bindService(ctx context.Context, conn *ldap.Conn) error {
+func (l *Client) bindService(ctx context.Context, conn *ldap.Conn) error {
 	if l.bindDN == "" {
 		return nil // anonymous search
 	}
@@ -420,7 +250,7 @@ func (l *LDAP) bindService(ctx context.Context, conn *ldap.Conn) error {
 	return l.unavailable(ctx, conn, "binding as the service account", err)
 }
 
-func (l *LDAP) findUser(ctx context.Context, conn *ldap.Conn, user string) (*ldap.Entry, error) {
+func (l *Client) findUser(ctx context.Context, conn *ldap.Conn, user string) (*ldap.Entry, error) {
 	attrs := []string{l.userAttr}
 	if l.memberAttr != "" {
 		attrs = append(attrs, l.memberAttr)
@@ -456,7 +286,7 @@ func (l *LDAP) findUser(ctx context.Context, conn *ldap.Conn, user string) (*lda
 // canonicalName is the user name as the directory spells it: the value of
 // the username attribute that matches what was typed (an entry may have
 // several), else its first value.
-func (l *LDAP) canonicalName(entry *ldap.Entry, typed string) (string, error) {
+func (l *Client) canonicalName(entry *ldap.Entry, typed string) (string, error) {
 	values := entry.GetEqualFoldAttributeValues(l.userAttr)
 	if len(values) == 0 {
 		return "", fmt.Errorf("%w: ldap: entry %q has no %s attribute the service account can read", ErrUnavailable, entry.DN, l.userAttr)
@@ -472,7 +302,7 @@ func (l *LDAP) canonicalName(entry *ldap.Entry, typed string) (string, error) {
 
 // groupsFromDNs names each group DN by the value of its first RDN
 // (cn=analysts,ou=groups,… → analysts).
-func (l *LDAP) groupsFromDNs(dns []string, user string) []string {
+func (l *Client) groupsFromDNs(dns []string, user string) []string {
 	groups := make([]string, 0, len(dns))
 	for _, s := range dns {
 		dn, err := ldap.ParseDN(s)
@@ -486,7 +316,7 @@ func (l *LDAP) groupsFromDNs(dns []string, user string) []string {
 	return groups
 }
 
-func (l *LDAP) searchGroups(ctx context.Context, conn *ldap.Conn, userDN, user string) ([]string, error) {
+func (l *Client) searchGroups(ctx context.Context, conn *ldap.Conn, userDN, user string) ([]string, error) {
 	// The connection is bound as the user now; search as the gateway.
 	if l.bindDN != "" {
 		if err := l.bindService(ctx, conn); err != nil {
@@ -527,7 +357,7 @@ func appendUnique(list []string, v string) []string {
 }
 
 // timeLimit is the server-side time limit of a search, in whole seconds.
-func (l *LDAP) timeLimit() int {
+func (l *Client) timeLimit() int {
 	return max(1, int((l.timeout+time.Second-1)/time.Second))
 }
 
@@ -536,7 +366,7 @@ func (l *LDAP) timeLimit() int {
 // the connection the step used: if it has been closed under us (read error,
 // timeout, reset) the server is not answering, whatever err says. step reads
 // as "while <step>".
-func (l *LDAP) unavailable(ctx context.Context, conn *ldap.Conn, step string, err error) error {
+func (l *Client) unavailable(ctx context.Context, conn *ldap.Conn, step string, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: ldap: request abandoned while %s with %s: %w (%w)", ErrUnavailable, step, l.url, ctx.Err(), err)
@@ -548,7 +378,7 @@ func (l *LDAP) unavailable(ctx context.Context, conn *ldap.Conn, step string, er
 
 // tlsFailed reports a failed ldaps:// handshake or StartTLS: a
 // configuration problem on one side or the other, said as such.
-func (l *LDAP) tlsFailed(ctx context.Context, what string, err error) error {
+func (l *Client) tlsFailed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return l.unavailable(ctx, nil, what, err)
 	}
@@ -585,7 +415,7 @@ func serverDown(err error) bool {
 // the user base with (memberOf=<group DN>), paged so that large groups are
 // read whole, so the server must maintain memberOf (OpenLDAP's memberof
 // overlay, Active Directory, 389-ds).
-func (l *LDAP) GroupMembers(ctx context.Context, groupDN string) ([]string, error) {
+func (l *Client) GroupMembers(ctx context.Context, groupDN string) ([]string, error) {
 	if _, err := ldap.ParseDN(groupDN); err != nil || groupDN == "" {
 		return nil, fmt.Errorf("sync.ldap_group_dn %q is not a DN: %v", groupDN, err)
 	}
@@ -615,7 +445,7 @@ func (l *LDAP) GroupMembers(ctx context.Context, groupDN string) ([]string, erro
 
 // Ping dials the directory and binds as the service account, for the admin
 // UI's reachability check.
-func (l *LDAP) Ping(ctx context.Context) error {
+func (l *Client) Ping(ctx context.Context) error {
 	_, done, err := l.serviceConn(ctx)
 	if err != nil {
 		return err

@@ -21,8 +21,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/auth/ldaptest"
-	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/ldap/ldaptest"
+	"github.com/livygate/livygate/gateway/secrets"
 )
 
 func quietLogger() *logrus.Logger {
@@ -102,16 +102,27 @@ func startProxy(t testing.TB, target string) *tcpProxy {
 
 func (p *tcpProxy) URL() string { return "ldap://" + p.ln.Addr().String() }
 
-func newVerifier(t testing.TB, cfg config.LDAP, log logrus.FieldLogger) *auth.LDAP {
+func newVerifier(t testing.TB, cfg auth.LDAPConfig, log logrus.FieldLogger) *auth.Directory {
 	t.Helper()
 	if log == nil {
 		log = quietLogger()
 	}
-	v, err := auth.NewLDAP(cfg, log)
+	v, err := auth.OpenDirectory(cfg, log)
 	if err != nil {
 		t.Fatalf("NewLDAP: %v", err)
 	}
 	return v
+}
+
+// dirConfig is the server's memberOf-mode configuration with its bind
+// password.
+func dirConfig(srv *ldaptest.Server) auth.LDAPConfig {
+	return auth.LDAPConfig{Config: srv.Config(), BindPassword: secrets.Ref{File: srv.BindPasswordFile}}
+}
+
+// groupDirConfig is dirConfig in group-search mode.
+func groupDirConfig(srv *ldaptest.Server) auth.LDAPConfig {
+	return auth.LDAPConfig{Config: srv.GroupSearchConfig(), BindPassword: secrets.Ref{File: srv.BindPasswordFile}}
 }
 
 func basicReq(user, password string) *http.Request {
@@ -121,18 +132,18 @@ func basicReq(user, password string) *http.Request {
 	return r
 }
 
-func authConfig() config.Auth {
-	return config.Auth{
+func authConfig() auth.Config {
+	return auth.Config{
 		Realm:      "livygate",
 		AdminGroup: ldaptest.AdminGroup,
-		Cache:      config.Cache{TTL: time.Minute, MaxEntries: 1000},
-		Lockout:    config.Lockout{MaxFailures: 5, Window: time.Minute, Duration: time.Minute},
+		Cache:      auth.CacheConfig{TTL: time.Minute, MaxEntries: 1000},
+		Lockout:    auth.LockoutConfig{MaxFailures: 5, Window: time.Minute, Duration: time.Minute},
 	}
 }
 
 // checkVerify runs the good/bad/injection table against one configuration
 // (memberOf or group search): both modes must behave the same.
-func checkVerify(t *testing.T, srv *ldaptest.Server, cfg config.LDAP) {
+func checkVerify(t *testing.T, srv *ldaptest.Server, cfg auth.LDAPConfig) {
 	ctx := context.Background()
 	proxy := startProxy(t, srv.Addr)
 	cfg.URL = proxy.URL()
@@ -254,15 +265,15 @@ func TestLDAPIntegrationMemberOf(t *testing.T) {
 	if err != nil || !strings.Contains(out, "memberOf: cn=analysts,"+ldaptest.GroupBaseDN) {
 		t.Fatalf("memberOf not maintained by slapd: %v\n%s", err, out)
 	}
-	checkVerify(t, srv, srv.Config())
+	checkVerify(t, srv, dirConfig(srv))
 }
 
 func TestLDAPIntegrationGroupSearch(t *testing.T) {
 	srv := ldaptest.Start(t)
-	checkVerify(t, srv, srv.GroupSearchConfig())
+	checkVerify(t, srv, groupDirConfig(srv))
 
 	// {user} in the filter: a user name with specials is escaped there too.
-	cfg := srv.GroupSearchConfig()
+	cfg := groupDirConfig(srv)
 	cfg.GroupFilter = "(&(objectClass=groupOfNames)(|(member={dn})(cn={user})))"
 	v := newVerifier(t, cfg, nil)
 	id, err := v.Verify(context.Background(), ldaptest.Dave, srv.Passwords[ldaptest.Dave])
@@ -277,7 +288,7 @@ func TestLDAPIntegrationGroupSearch(t *testing.T) {
 func TestLDAPIntegrationBasic(t *testing.T) {
 	srv := ldaptest.Start(t)
 	proxy := startProxy(t, srv.Addr)
-	cfg := srv.Config()
+	cfg := dirConfig(srv)
 	cfg.URL = proxy.URL()
 	ctx := context.Background()
 	now := time.Now()
@@ -342,7 +353,7 @@ func TestLDAPIntegrationBasic(t *testing.T) {
 
 func TestLDAPIntegrationConcurrent(t *testing.T) {
 	srv := ldaptest.Start(t)
-	v := newVerifier(t, srv.Config(), nil)
+	v := newVerifier(t, dirConfig(srv), nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 16 {
@@ -373,7 +384,7 @@ func TestLDAPIntegrationConcurrent(t *testing.T) {
 
 func TestLDAPIntegrationStartTLSOnPlainServer(t *testing.T) {
 	srv := ldaptest.Start(t)
-	cfg := srv.Config()
+	cfg := dirConfig(srv)
 	cfg.AllowInsecure = false
 	cfg.StartTLS = true
 	v := newVerifier(t, cfg, nil)
@@ -387,7 +398,7 @@ func TestLDAPIntegrationStartTLSOnPlainServer(t *testing.T) {
 
 	// And without StartTLS or allow_insecure the config is refused up front.
 	cfg.StartTLS = false
-	if _, err := auth.NewLDAP(cfg, quietLogger()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
+	if _, err := auth.OpenDirectory(cfg, quietLogger()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
 		t.Fatalf("plain ldap:// without allow_insecure: err = %v", err)
 	}
 }
@@ -410,7 +421,7 @@ func TestLDAPIntegrationTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := srv.Config()
+			cfg := dirConfig(srv)
 			cfg.URL = tt.url
 			cfg.AllowInsecure = false
 			cfg.StartTLS = tt.startTLS
@@ -441,7 +452,7 @@ func TestLDAPIntegrationTLS(t *testing.T) {
 
 func TestLDAPIntegrationServerDown(t *testing.T) {
 	srv := ldaptest.Start(t)
-	v := newVerifier(t, srv.Config(), nil)
+	v := newVerifier(t, dirConfig(srv), nil)
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, ldaptest.Alice, srv.Passwords[ldaptest.Alice]); err != nil {
 		t.Fatalf("before the outage: %v", err)
@@ -483,20 +494,20 @@ func TestLDAPIntegrationMisconfigured(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		edit func(*config.LDAP)
+		edit func(*auth.LDAPConfig)
 		want string
 	}{
-		{"wrong service password", func(c *config.LDAP) { c.BindPassword = config.Secret{File: wrongPW} }, "bind_password"},
-		{"unknown service DN", func(c *config.LDAP) { c.BindDN = "cn=nobody,ou=services," + ldaptest.Suffix }, "bind_dn"},
-		{"missing user base DN", func(c *config.LDAP) { c.UserBaseDN = "ou=nobody," + ldaptest.Suffix }, "user_base_dn"},
-		{"missing group base DN", func(c *config.LDAP) {
-			*c = srv.GroupSearchConfig()
+		{"wrong service password", func(c *auth.LDAPConfig) { c.BindPassword = secrets.Ref{File: wrongPW} }, "bind_password"},
+		{"unknown service DN", func(c *auth.LDAPConfig) { c.BindDN = "cn=nobody,ou=services," + ldaptest.Suffix }, "bind_dn"},
+		{"missing user base DN", func(c *auth.LDAPConfig) { c.UserBaseDN = "ou=nobody," + ldaptest.Suffix }, "user_base_dn"},
+		{"missing group base DN", func(c *auth.LDAPConfig) {
+			*c = groupDirConfig(srv)
 			c.GroupBaseDN = "ou=nogroups," + ldaptest.Suffix
 		}, "group_base_dn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := srv.Config()
+			cfg := dirConfig(srv)
 			tt.edit(&cfg)
 			log := newHookLogger()
 			v := newVerifier(t, cfg, log)
@@ -520,7 +531,7 @@ func TestLDAPIntegrationMisconfigured(t *testing.T) {
 // check whose credentials are in the cache (LDAP verified them once).
 func BenchmarkBasicCached(b *testing.B) {
 	srv := ldaptest.Start(b)
-	a, err := auth.NewBasic(authConfig(), newVerifier(b, srv.Config(), nil), nil)
+	a, err := auth.NewBasic(authConfig(), newVerifier(b, dirConfig(srv), nil), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -541,7 +552,7 @@ func BenchmarkBasicCached(b *testing.B) {
 // connect, service bind, search, user bind (memberOf groups).
 func BenchmarkLDAPColdBind(b *testing.B) {
 	srv := ldaptest.Start(b)
-	v := newVerifier(b, srv.Config(), nil)
+	v := newVerifier(b, dirConfig(srv), nil)
 	ctx := context.Background()
 	pw := srv.Passwords[ldaptest.Alice]
 	start := time.Now()
@@ -560,7 +571,7 @@ func BenchmarkLDAPColdBind(b *testing.B) {
 // filter injection as an unknown user.
 func TestLDAPIntegrationLookup(t *testing.T) {
 	srv := ldaptest.Start(t)
-	v := newVerifier(t, srv.Config(), nil)
+	v := newVerifier(t, dirConfig(srv), nil)
 	ctx := context.Background()
 	for _, user := range []string{ldaptest.Alice, ldaptest.Dave} {
 		id, err := v.Lookup(ctx, user)
@@ -580,7 +591,7 @@ func TestLDAPIntegrationLookup(t *testing.T) {
 // search and a bind), and a wrong password names the entry it counts against.
 func TestLDAPIntegrationUnknownUserNotFaster(t *testing.T) {
 	srv := ldaptest.Start(t)
-	v := newVerifier(t, srv.Config(), nil)
+	v := newVerifier(t, dirConfig(srv), nil)
 	ctx := context.Background()
 	median := func(user string) time.Duration {
 		var ds []time.Duration

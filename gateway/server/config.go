@@ -1,0 +1,79 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// Config is the listen: section: the gateway's own HTTP listener.
+type Config struct {
+	Address           string        `yaml:"address"`
+	TLSCertFile       string        `yaml:"tls_cert_file"`
+	TLSKeyFile        string        `yaml:"tls_key_file"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections caps open client connections; MaxConnectionsPerClient
+	// caps them per client address, so one client cannot take them all.
+	MaxConnections          int           `yaml:"max_connections"`
+	MaxConnectionsPerClient int           `yaml:"max_connections_per_client"`
+	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Default is the section where the file is silent.
+func Default() Config {
+	return Config{
+		Address:                 "127.0.0.1:8999",
+		ReadHeaderTimeout:       10 * time.Second,
+		ReadTimeout:             60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		MaxConnections:          4096,
+		MaxConnectionsPerClient: 1024,
+		ShutdownTimeout:         30 * time.Second,
+		MaxBodyBytes:            1 << 20,
+	}
+}
+
+// TLS reports whether the listener serves HTTPS.
+func (c Config) TLS() bool { return c.TLSCertFile != "" }
+
+// Validate reports every problem of the section, joined, or nil. It reads
+// file metadata only.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		bad("listen.address", "%v", err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("listen", "tls_cert_file and tls_key_file go together")
+	}
+	for key, path := range map[string]string{"listen.tls_cert_file": c.TLSCertFile, "listen.tls_key_file": c.TLSKeyFile} {
+		if path == "" {
+			continue
+		}
+		if st, err := os.Stat(path); err != nil {
+			bad(key, "%v", err)
+		} else if st.IsDir() {
+			bad(key, "%s is a directory, not a file", path)
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		bad("listen.max_body_bytes", "must be positive")
+	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		bad("listen", "read_header_timeout, read_timeout, idle_timeout and shutdown_timeout must be positive")
+	}
+	if c.MaxConnections <= 0 || c.MaxConnectionsPerClient <= 0 {
+		bad("listen", "max_connections and max_connections_per_client must be positive")
+	}
+	return errors.Join(errs...)
+}
