@@ -154,14 +154,14 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
 		Livy:   p,
-		Admin:  g.adminRoutes(),
 		UI:     adminUI,
 		Ready:  p.Livy(),
 		Audit:  sink,
 		Log:    log,
 	}
+	sopts.AdminSync, sopts.AdminReaper = http.HandlerFunc(g.adminSync), http.HandlerFunc(g.adminReaper)
 	if g.minter != nil {
-		sopts.Public = token.PublicHandler(g.minter.Keys())
+		sopts.Keys = token.Published{Keys: g.minter.Keys()}
 		sopts.Token = &token.Issuer{
 			Minter:                 g.minter,
 			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,
@@ -194,27 +194,22 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	return g.Server.Serve(ctx, ln)
 }
 
-// adminRoutes serves the admins' JSON endpoints.
-func (g *Gateway) adminRoutes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/sync", func(w http.ResponseWriter, r *http.Request) {
-		respond.JSON(w, http.StatusOK, map[string]any{
-			"configured": g.syncer != nil,
-			"interval":   g.interval.String(),
-			"runs":       g.history.Runs(),
-		})
+// adminSync serves GET /admin/sync: the user sync's recent runs.
+func (g *Gateway) adminSync(w http.ResponseWriter, _ *http.Request) {
+	respond.JSON(w, http.StatusOK, map[string]any{
+		"configured": g.syncer != nil,
+		"interval":   g.interval.String(),
+		"runs":       g.history.Runs(),
 	})
-	mux.HandleFunc("GET /admin/reaper", func(w http.ResponseWriter, r *http.Request) {
-		if g.gov == nil || g.gov.reaper == nil {
-			respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
-			return
-		}
-		respond.JSON(w, http.StatusOK, g.gov.reaper.Status())
-	})
-	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")
-	})
-	return mux
+}
+
+// adminReaper serves GET /admin/reaper: the session reaper's recent actions.
+func (g *Gateway) adminReaper(w http.ResponseWriter, _ *http.Request) {
+	if g.gov == nil || g.gov.reaper == nil {
+		respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
+		return
+	}
+	respond.JSON(w, http.StatusOK, g.gov.reaper.Status())
 }
 
 // auditSink writes audit events to the log, flushed at once when the log is

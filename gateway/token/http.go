@@ -19,43 +19,37 @@ import (
 // tokens it signed are common.
 const JWKSCacheSeconds = 300
 
-// Paths the public handler serves.
-const (
-	JWKSPath    = "/.well-known/jwks.json"
-	PEMPath     = "/.well-known/livygate/keys.pem"
-	PEMByKIDDir = "/.well-known/livygate/keys/"
-)
+// Published serves the public keys to anyone: the JWKS and the PEM
+// downloads (all keys, or one by kid). The server's routing table says
+// where each is mounted.
+type Published struct{ Keys *KeySet }
 
-// PublicHandler serves the public keys, to anyone: the JWKS and PEM
-// downloads (all keys, or one by kid).
-func PublicHandler(keys *KeySet) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+JWKSPath, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
-		_, _ = w.Write(keys.JWKS())
-	})
-	mux.HandleFunc("GET "+PEMPath, func(w http.ResponseWriter, r *http.Request) {
-		var all bytes.Buffer
-		for _, k := range keys.List() {
-			all.Write(k.PublicPEM)
+// JWKS serves the JSON Web Key Set.
+func (p Published) JWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
+	_, _ = w.Write(p.Keys.JWKS())
+}
+
+// AllPEM serves every published key, PEM blocks one after another.
+func (p Published) AllPEM(w http.ResponseWriter, _ *http.Request) {
+	var all bytes.Buffer
+	for _, k := range p.Keys.List() {
+		all.Write(k.PublicPEM)
+	}
+	writePEM(w, all.Bytes())
+}
+
+// PEMByKID serves one key; the path value "file" is "<kid>.pem".
+func (p Published) PEMByKID(w http.ResponseWriter, r *http.Request) {
+	kid, ok := strings.CutSuffix(r.PathValue("file"), ".pem")
+	for _, k := range p.Keys.List() {
+		if ok && k.ID == kid {
+			writePEM(w, k.PublicPEM)
+			return
 		}
-		writePEM(w, all.Bytes())
-	})
-	mux.HandleFunc("GET "+PEMByKIDDir+"{file}", func(w http.ResponseWriter, r *http.Request) {
-		kid, ok := strings.CutSuffix(r.PathValue("file"), ".pem")
-		for _, k := range keys.List() {
-			if ok && k.ID == kid {
-				writePEM(w, k.PublicPEM)
-				return
-			}
-		}
-		respond.Error(w, r, http.StatusNotFound, "no published key has that id")
-	})
-	mux.HandleFunc("/.well-known/", func(w http.ResponseWriter, r *http.Request) {
-		respond.Error(w, r, http.StatusNotFound, "not found")
-	})
-	return mux
+	}
+	respond.Error(w, r, http.StatusNotFound, "no published key has that id")
 }
 
 func writePEM(w http.ResponseWriter, b []byte) {
