@@ -58,16 +58,14 @@ func (e *Error) HTTPStatus() int { return e.Status }
 
 // Finish returns the conf Livy gets for a session that runs as runAs.
 func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs string, conf map[string]string) (map[string]string, error) {
-	user, groups := caller.User, caller.Groups
-	if runAs != caller.User {
-		groups = nil
-		if f.GroupsOf != nil && (f.Secrets != nil || f.delivers()) {
-			var err error
-			if groups, err = f.GroupsOf(ctx, runAs); err != nil {
-				return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("looking up %q's groups failed; try again later", runAs)}
-			}
+	// runAs was allowed by auth.ActingFor; only its groups are needed here,
+	// and only when something uses them.
+	user, groups := runAs, []string(nil)
+	if f.Secrets != nil || f.delivers() {
+		var err error
+		if groups, err = auth.GroupsActingFor(ctx, caller, runAs, f.GroupsOf); err != nil {
+			return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("looking up %q's groups failed; try again later", runAs)}
 		}
-		user = runAs
 	}
 	if f.Secrets != nil {
 		resolved, _, err := f.Secrets.Resolve(ctx, user, groups, conf)

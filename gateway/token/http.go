@@ -95,31 +95,29 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := sc.Identity
-	user, groups := id.User, id.Groups
-	if asked := r.URL.Query().Get("user"); asked != "" && asked != id.User {
-		if !id.Admin || !is.AdminsMayMintForOthers {
-			sc.Refuse("token for another user")
-			respond.Error(w, r, http.StatusForbidden, fmt.Sprintf("a token for %q is not allowed: tokens name the authenticated user %q", asked, id.User))
-			return
-		}
-		if err := auth.CheckUsername(asked); err != nil {
+	asked := r.URL.Query().Get("user")
+	user, err := auth.ActingFor(id, asked, is.AdminsMayMintForOthers)
+	if err != nil {
+		sc.Refuse("token for another user")
+		respond.Error(w, r, http.StatusForbidden, fmt.Sprintf("a token for %q is not allowed: tokens name the authenticated user %q", asked, id.User))
+		return
+	}
+	if user != id.User {
+		if err := auth.CheckUsername(user); err != nil {
 			sc.Refuse("invalid user name")
 			respond.Error(w, r, http.StatusBadRequest, "user: "+err.Error())
 			return
 		}
-		user, groups = asked, nil
-		if is.GroupsOf != nil {
-			var err error
-			if groups, err = is.GroupsOf(r.Context(), asked); err != nil {
-				status, msg := http.StatusServiceUnavailable, "looking up the user's groups failed; try again later"
-				if errors.Is(err, auth.ErrBadCredentials) {
-					status, msg = http.StatusNotFound, fmt.Sprintf("no such user %q", asked)
-				}
-				sc.Fail(msg)
-				respond.Error(w, r, status, msg)
-				return
-			}
+	}
+	groups, err := auth.GroupsActingFor(r.Context(), id, user, is.GroupsOf)
+	if err != nil {
+		status, msg := http.StatusServiceUnavailable, "looking up the user's groups failed; try again later"
+		if errors.Is(err, auth.ErrBadCredentials) {
+			status, msg = http.StatusNotFound, fmt.Sprintf("no such user %q", user)
 		}
+		sc.Fail(msg)
+		respond.Error(w, r, status, msg)
+		return
 	}
 	m, err := is.Minter.Mint(user, groups)
 	if err != nil {
