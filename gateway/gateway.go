@@ -23,7 +23,7 @@ import (
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
-	"github.com/livygate/livygate/gateway/sparkconf"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/hdfs"
@@ -65,7 +65,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Tokens.Enabled && cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf {
+	if cfg.Tokens.Enabled && cfg.Tokens.Delivery.Mode == delivery.Conf {
 		// A token delivered in conf is masked in every answer.
 		cfg.Policy.RedactKeys = redactKeysWith(cfg.Policy.RedactKeys, cfg.Tokens.Delivery.ConfKeys)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/sparkconf"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/hdfs"
 )
@@ -180,7 +181,7 @@ func groupsLookup(directory *auth.LDAP) func(ctx context.Context, user string) (
 func newFinisher(cfg config.Config, res *secrets.Resolver, minter *token.Minter, check func(map[string]string) error,
 	groupsOf func(context.Context, string) ([]string, error)) (*sparkconf.Finisher, error) {
 	mode := cfg.Tokens.Delivery.Mode
-	delivers := minter != nil && (mode == sparkconf.DeliverConf || mode == sparkconf.DeliverHDFSFile)
+	delivers := minter != nil && mode.Delivers()
 	if res == nil && !delivers {
 		return nil, nil
 	}
@@ -188,7 +189,7 @@ func newFinisher(cfg config.Config, res *secrets.Resolver, minter *token.Minter,
 	if delivers {
 		f.Minter, f.Mode, f.ConfKeys = minter, mode, cfg.Tokens.Delivery.ConfKeys
 	}
-	if delivers && mode == sparkconf.DeliverHDFSFile {
+	if delivers && mode == delivery.HDFSFile {
 		w, err := hdfsTokenWriter(cfg.HDFS)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 )
 
 // Config is the whole configuration. Every field has a yaml tag; the
@@ -111,8 +112,8 @@ type GroupClaim struct {
 type Delivery struct {
 	// Mode is none, conf (the token itself under ConfKeys) or hdfs-file (the
 	// token in <home>/.livygate/token, its path under ConfKeys).
-	Mode     string   `yaml:"mode"`
-	ConfKeys []string `yaml:"conf_keys"`
+	Mode     delivery.Mode `yaml:"mode"`
+	ConfKeys []string      `yaml:"conf_keys"`
 }
 
 // Secrets resolves secret@NAME references in Spark conf.

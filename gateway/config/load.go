@@ -16,6 +16,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 )
 
 // EnvPrefix starts every environment override.
@@ -71,7 +72,7 @@ func Default() Config {
 			GroupClaims:   []GroupClaim{{Name: "groups", Format: "array"}},
 			AcceptBearer:  true,
 			LoginAudience: "livygate",
-			Delivery:      Delivery{Mode: "none"},
+			Delivery:      Delivery{Mode: delivery.None},
 		},
 		Secrets: Secrets{Prefix: "secret@", EnvPrefix: "LGSECRET_"},
 		Log:     Log{Level: "info", Format: "json"},

@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/sirupsen/logrus"
 
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/livy"
 )
 
@@ -32,7 +33,7 @@ func (c *Config) Validate() error {
 	c.Sync.validate(&v)
 	c.Tokens.validate(&v)
 	c.Secrets.validate(&v)
-	if c.Tokens.Delivery.Mode == "hdfs-file" && len(c.HDFS.NameNodes) == 0 {
+	if c.Tokens.Delivery.Mode == delivery.HDFSFile && len(c.HDFS.NameNodes) == 0 {
 		v.add("tokens.delivery.mode", "hdfs-file needs hdfs.namenodes")
 	}
 	c.Store.validate(&v)
@@ -336,7 +337,7 @@ var confKey = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
 func (t *Tokens) validate(v *validator) {
 	if !t.Enabled {
-		if t.Delivery.Mode != "" && t.Delivery.Mode != "none" {
+		if t.Delivery.Mode.Delivers() || t.Delivery.Mode.Validate() != nil {
 			v.add("tokens.delivery.mode", "needs tokens.enabled")
 		}
 		return
@@ -374,9 +375,9 @@ func (t *Tokens) validate(v *validator) {
 			v.add("tokens.group_claims", "format of %q must be array or string, not %q", g.Name, g.Format)
 		}
 	}
-	switch t.Delivery.Mode {
-	case "none", "":
-	case "conf", "hdfs-file":
+	if err := t.Delivery.Mode.Validate(); err != nil {
+		v.add("tokens.delivery.mode", "%v", err)
+	} else if t.Delivery.Mode.Delivers() {
 		if len(t.Delivery.ConfKeys) == 0 {
 			v.add("tokens.delivery.conf_keys", "is required in %s mode", t.Delivery.Mode)
 		}
@@ -385,8 +386,6 @@ func (t *Tokens) validate(v *validator) {
 				v.add("tokens.delivery.conf_keys", "%q is not a Spark conf key", k)
 			}
 		}
-	default:
-		v.add("tokens.delivery.mode", "must be none, conf or hdfs-file, not %q", t.Delivery.Mode)
 	}
 }
 

@@ -14,14 +14,8 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
-)
-
-// Delivery modes.
-const (
-	DeliverNone     = "none"
-	DeliverConf     = "conf"
-	DeliverHDFSFile = "hdfs-file"
 )
 
 // Finisher completes create requests' conf. Its zero parts are off.
@@ -35,7 +29,7 @@ type Finisher struct {
 	// Minter, Mode and ConfKeys deliver the token of the user the session
 	// runs as.
 	Minter   *token.Minter
-	Mode     string
+	Mode     delivery.Mode
 	ConfKeys []string
 	// WriteToken stores a token in user's home (hdfs-file) and returns its
 	// path.
@@ -91,7 +85,7 @@ func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs stri
 		return nil, &Error{http.StatusInternalServerError, "minting the session's token failed"}
 	}
 	value := m.Token
-	if f.Mode == DeliverHDFSFile {
+	if f.Mode == delivery.HDFSFile {
 		if value, err = f.WriteToken(ctx, user, []byte(m.Token)); err != nil {
 			return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("delivering %q's token to HDFS failed: %v", user, err)}
 		}
@@ -110,5 +104,5 @@ func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs stri
 }
 
 func (f *Finisher) delivers() bool {
-	return f.Minter != nil && (f.Mode == DeliverConf || f.Mode == DeliverHDFSFile)
+	return f.Minter != nil && f.Mode.Delivers()
 }
