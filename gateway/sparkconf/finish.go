@@ -91,7 +91,7 @@ func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs stri
 		}
 	}
 	// The create's audit event says which token went into it.
-	scope.From(ctx).Reason = token.MintNote(m)
+	scope.From(ctx).Note = token.MintNote(m)
 	if f.Minted != nil {
 		f.Minted(m)
 	}

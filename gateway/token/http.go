@@ -125,8 +125,8 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, http.StatusInternalServerError, "minting a token failed")
 		return
 	}
-	sc.ProxyUser = user
-	sc.Reason = MintNote(m)
+	sc.Subject = user
+	sc.Note = MintNote(m)
 	if is.Minted != nil {
 		is.Minted(m)
 	}

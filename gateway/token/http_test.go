@@ -285,11 +285,11 @@ func TestIssuerOwnToken(t *testing.T) {
 	if v.User != "alice" || !slices.Equal(v.Groups, []string{"analysts"}) {
 		t.Errorf("token says %+v", v)
 	}
-	if !sc.Audit || sc.Outcome != "" || sc.ProxyUser != "alice" {
+	if !sc.Audit || sc.Outcome != "" || sc.Subject != "alice" || sc.ProxyUser != "" {
 		t.Errorf("scope = %+v", sc)
 	}
-	if !strings.Contains(sc.Reason, v.ID) || !strings.Contains(sc.Reason, v.KeyID) {
-		t.Errorf("scope.Reason %q lacks jti %q or kid %q", sc.Reason, v.ID, v.KeyID)
+	if !strings.Contains(sc.Note, v.ID) || !strings.Contains(sc.Note, v.KeyID) || sc.Reason != "" {
+		t.Errorf("scope.Note %q lacks jti %q or kid %q (Reason %q)", sc.Note, v.ID, v.KeyID, sc.Reason)
 	}
 	for _, part := range strings.Split(a.Token, ".") {
 		if strings.Contains(sc.Reason, part) {
@@ -355,7 +355,7 @@ func TestIssuerRefusals(t *testing.T) {
 				if a.User != tc.wantUser || v.User != tc.wantUser || !slices.Equal(v.Groups, tc.wantGroups) {
 					t.Errorf("answer user %q, token %+v; want %q %v", a.User, v, tc.wantUser, tc.wantGroups)
 				}
-				if sc.ProxyUser != tc.wantUser || len(f.minted) != 1 || f.minted[0].User != tc.wantUser {
+				if sc.Subject != tc.wantUser || len(f.minted) != 1 || f.minted[0].User != tc.wantUser {
 					t.Errorf("scope %+v, minted %d", sc, len(f.minted))
 				}
 				return
