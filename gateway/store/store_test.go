@@ -106,20 +106,14 @@ func TestVersion1DatabaseMigrates(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	e := event("carol", "GET", "/token", "ok", time.Now())
 	e.Subject, e.Note = "bob", "token minted for bob"
 	s.Record(e)
-	if err := s.Close(); err != nil {
+	if err := s.Close(); err != nil { // drains the queue
 		t.Fatal(err)
 	}
-	s, err = OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	events, total, err := s.Audit(context.Background(), AuditQuery{})
 	if err != nil || total != 2 {
@@ -128,6 +122,15 @@ func TestVersion1DatabaseMigrates(t *testing.T) {
 	if n, o := events[0], events[1]; n.Subject != "bob" || n.Note != "token minted for bob" || o.Reason != "token minted for alice" || o.Subject != "" {
 		t.Errorf("after migrating: %+v", events)
 	}
+}
+
+func openAt(t *testing.T, path string) *SQL {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
