@@ -79,25 +79,20 @@ func probes(lc *livy.Client, b *backends) []ui.Probe {
 	return out
 }
 
-// adminRoutes serves the admins' JSON endpoints.
-func (g *Gateway) adminRoutes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/sync", func(w http.ResponseWriter, r *http.Request) {
-		respond.JSON(w, http.StatusOK, map[string]any{
-			"configured": g.syncer != nil,
-			"interval":   g.interval.String(),
-			"runs":       g.history.Runs(),
-		})
+// adminSync serves GET /admin/sync: the user sync's recent runs.
+func (g *Gateway) adminSync(w http.ResponseWriter, _ *http.Request) {
+	respond.JSON(w, http.StatusOK, map[string]any{
+		"configured": g.syncer != nil,
+		"interval":   g.interval.String(),
+		"runs":       g.history.Runs(),
 	})
-	mux.HandleFunc("GET /admin/reaper", func(w http.ResponseWriter, r *http.Request) {
-		if g.reaper == nil {
-			respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
-			return
-		}
-		respond.JSON(w, http.StatusOK, g.reaper.Status())
-	})
-	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		respond.Error(w, r, http.StatusNotFound, "no such admin endpoint")
-	})
-	return mux
+}
+
+// adminReaper serves GET /admin/reaper: the session reaper's recent actions.
+func (g *Gateway) adminReaper(w http.ResponseWriter, _ *http.Request) {
+	if g.reaper == nil {
+		respond.JSON(w, http.StatusOK, map[string]any{"enabled": false, "actions": []any{}})
+		return
+	}
+	respond.JSON(w, http.StatusOK, g.reaper.Status())
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/sparkconf"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/hdfs"
 )
@@ -29,9 +30,10 @@ type confRules struct {
 }
 
 func newConfRules(cfg config.Config, b *backends, minter *token.Minter, minted func(token.Minted), log logrus.FieldLogger) (confRules, error) {
-	delivers := minter != nil && (cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf || cfg.Tokens.Delivery.Mode == sparkconf.DeliverHDFSFile)
+	mode := cfg.Tokens.Delivery.Mode
+	delivers := minter != nil && mode.Delivers()
 	pcfg := cfg.Policy
-	if delivers && cfg.Tokens.Delivery.Mode == sparkconf.DeliverConf {
+	if delivers && mode == delivery.Conf {
 		// A token delivered in conf is masked in every answer.
 		pcfg.RedactKeys = redactKeysWith(pcfg.RedactKeys, cfg.Tokens.Delivery.ConfKeys)
 	}
@@ -52,8 +54,8 @@ func newConfRules(cfg config.Config, b *backends, minter *token.Minter, minted f
 	}
 	f := &sparkconf.Finisher{Secrets: resolver, Check: pol.CheckConf, GroupsOf: b.groupsOf(), Minted: minted}
 	if delivers {
-		f.Minter, f.Mode, f.ConfKeys = minter, cfg.Tokens.Delivery.Mode, cfg.Tokens.Delivery.ConfKeys
-		if f.Mode == sparkconf.DeliverHDFSFile {
+		f.Minter, f.Mode, f.ConfKeys = minter, mode, cfg.Tokens.Delivery.ConfKeys
+		if mode == delivery.HDFSFile {
 			if f.WriteToken, err = hdfsTokenWriter(cfg.HDFS, b.hdfs); err != nil {
 				return confRules{}, err
 			}

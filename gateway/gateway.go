@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -108,18 +109,18 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		Realm:  cfg.Auth.Realm,
 		Authn:  authn,
 		Livy:   p,
-		Admin:  g.adminRoutes(),
 		Ready:  p.Livy(),
 		Audit:  sink,
 		Log:    log,
 	}
+	sopts.AdminSync, sopts.AdminReaper = http.HandlerFunc(g.adminSync), http.HandlerFunc(g.adminReaper)
 	if g.Store != nil && cfg.UI.Enabled {
 		if sopts.UI, err = g.newUI(cfg, authn, p.Livy(), b, log); err != nil {
 			return err
 		}
 	}
 	if g.minter != nil {
-		sopts.Public = token.PublicHandler(g.minter.Keys())
+		sopts.Keys = token.Published{Keys: g.minter.Keys()}
 		sopts.Token = &token.Issuer{
 			Minter:                 g.minter,
 			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,

@@ -18,6 +18,7 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/livy/livytest"
 )
@@ -58,7 +59,7 @@ type tokenHarness struct {
 // newTokenHarness runs the whole gateway, built from a configuration as
 // `serve` builds it, in front of the fake Livy: tokens delivered in conf,
 // secrets from a directory. Callers log in with tokens the gateway minted.
-func newTokenHarness(t *testing.T, mode string, opts ...func(*config.Config)) *tokenHarness {
+func newTokenHarness(t *testing.T, mode delivery.Mode, opts ...func(*config.Config)) *tokenHarness {
 	t.Helper()
 	dir := t.TempDir()
 	_, pem, err := token.Generate("ES256")

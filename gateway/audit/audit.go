@@ -17,10 +17,18 @@ type Event struct {
 	Method     string
 	Path       string
 	SessionID  string
-	ProxyUser  string
-	Outcome    string
-	Reason     string
-	Status     int
+	// ProxyUser is the user the session or batch runs as.
+	ProxyUser string
+	// Subject is the user a token minted on /token names.
+	Subject string
+	Outcome string
+	// Reason says why a call was refused or failed (or why the reaper
+	// acted).
+	Reason string
+	// Note says what an allowed call did that the rest does not show: the
+	// token a mint produced (its id, key and expiry; never the token).
+	Note   string
+	Status int
 }
 
 // Sink receives audit events. Record must not block the request for long.
@@ -47,8 +55,10 @@ func (s LogSink) Record(e Event) {
 		"path":       e.Path,
 		"session_id": e.SessionID,
 		"proxy_user": e.ProxyUser,
+		"subject":    e.Subject,
 		"outcome":    e.Outcome,
 		"reason":     e.Reason,
+		"note":       e.Note,
 		"status":     e.Status,
 	}).WithTime(e.Time).Info("audit")
 	if s.Flush != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
 )
 
@@ -76,6 +77,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 		`LIVYGATE_POLICY_ALLOW_CONF=["^x{1,2}$"]`,
 		"LIVYGATE_AUTH_LDAP_BIND_PASSWORD_ENV=LIVYGATE_LDAP_PW",
 		"LIVYGATE_LDAP_PW=not-a-config-key-but-a-named-secret",
+		"LIVYGATE_TOKENS_DELIVERY_MODE=hdfs-file",
 		"HOME=/root",
 	})
 	if err != nil {
@@ -84,7 +86,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	if cfg.Listen.Address != "127.0.0.1:2" || cfg.Livy.Timeout != 3*time.Second ||
 		cfg.Auth.Lockout.MaxFailures != 9 || !cfg.Auth.AdminsMayImpersonate ||
 		strings.Join(cfg.Policy.DenyConf, "|") != "^a$|^b$" || cfg.Policy.AllowConf[0] != "^x{1,2}$" ||
-		cfg.Auth.LDAP.BindPassword.Env != "LIVYGATE_LDAP_PW" {
+		cfg.Auth.LDAP.BindPassword.Env != "LIVYGATE_LDAP_PW" || cfg.Tokens.Delivery.Mode != delivery.HDFSFile {
 		t.Errorf("overrides not applied: %+v", cfg)
 	}
 	if _, err := Load(path, []string{"LIVYGATE_LIVY_TIMEOUT=soon"}); err == nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 )
 
 // section is what every component's configuration offers.
@@ -20,7 +22,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, s.Validate())
 	}
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s: %s", key, msg)) }
-	if c.Tokens.Enabled && c.Tokens.Delivery.Mode == "hdfs-file" && !c.HDFS.Enabled() {
+	if c.Tokens.Enabled && c.Tokens.Delivery.Mode == delivery.HDFSFile && !c.HDFS.Enabled() {
 		bad("tokens.delivery.mode", "hdfs-file needs hdfs.namenodes")
 	}
 	if c.UI.Enabled && c.Store.Path == "" {

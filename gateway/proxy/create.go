@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/scope"
@@ -111,20 +112,16 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 			return createPlan{}, http.StatusBadRequest, errors.New("a batch needs \"file\": the path of the application to run")
 		}
 	}
-	caller := sc.Identity.User
-	runAs := caller
+	var asked string
 	if raw, ok := req["proxyUser"]; ok && string(raw) != "null" {
-		var asked string
 		if err := json.Unmarshal(raw, &asked); err != nil {
 			return createPlan{}, http.StatusBadRequest, errors.New("proxyUser must be a string")
 		}
-		if asked != "" && asked != caller {
-			if !sc.Identity.Admin || !p.opts.AdminsMayImpersonate {
-				return createPlan{}, http.StatusForbidden, fmt.Errorf(
-					"proxyUser %q is not allowed: sessions run as the authenticated user %q", asked, caller)
-			}
-			runAs = asked
-		}
+	}
+	runAs, err := auth.ActingFor(sc.Identity, asked, p.opts.AdminsMayImpersonate)
+	if err != nil {
+		return createPlan{}, http.StatusForbidden, fmt.Errorf(
+			"proxyUser %q is not allowed: sessions run as the authenticated user %q", asked, sc.Identity.User)
 	}
 	conf, err := confOf(req)
 	if err != nil {

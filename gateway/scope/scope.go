@@ -26,13 +26,17 @@ type Scope struct {
 	SessionID string
 	// ProxyUser is the user that session runs as.
 	ProxyUser string
+	// Subject is the user a token minted on /token names.
+	Subject string
 	// Outcome is set by whoever refuses or fails a request; empty means the
 	// status code decides.
 	Outcome string
-	// Reason explains a refusal or failure, or what a read-only call that is
-	// audited did (a token mint's id and key), for the audit trail. Never a
+	// Reason explains a refusal or failure, for the audit trail. Never a
 	// secret.
 	Reason string
+	// Note says what an allowed call did for the audit trail (a token
+	// mint's id and key). Never a secret.
+	Note string
 	// Audit records an event for a read-only call too (a token mint).
 	Audit bool
 }

@@ -115,8 +115,8 @@ func finish(log logrus.FieldLogger, sink audit.Sink, r *http.Request, sc *scope.
 	if isMutating(r.Method) || outcome != scope.OutcomeOK || sc.Audit {
 		sink.Record(audit.Event{
 			Time: start, RequestID: sc.RequestID, User: sc.User(), ClientAddr: sc.ClientAddr,
-			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser,
-			Outcome: outcome, Reason: sc.Reason, Status: status,
+			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser, Subject: sc.Subject,
+			Outcome: outcome, Reason: sc.Reason, Note: sc.Note, Status: status,
 		})
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
 	"github.com/livygate/livygate/gateway/audit"
@@ -30,19 +28,27 @@ type Options struct {
 	Authn  auth.Authenticator
 	// Livy serves every authenticated request that no other route takes.
 	Livy http.Handler
-	// Admin, when set, serves /admin/ to authenticated admins only.
-	Admin http.Handler
+	// AdminSync and AdminReaper, when set, serve the admins' JSON views of
+	// the user sync and the session reaper.
+	AdminSync, AdminReaper http.Handler
 	// UI, when set, serves /admin/ui/ itself: it has its own login form and
 	// session cookie, so it does its own authentication and admin check.
 	UI http.Handler
-	// Public, when set, serves /.well-known/ to anyone (the token keys).
-	Public http.Handler
+	// Keys, when set, publishes the token keys under /.well-known/ to anyone.
+	Keys KeyPublisher
 	// Token, when set, serves /token to authenticated callers.
 	Token http.Handler
 	Ready Pinger
 	Audit audit.Sink
 	Log   logrus.FieldLogger
 	Now   func() time.Time
+}
+
+// KeyPublisher serves the token keys' downloads (token.Published).
+type KeyPublisher interface {
+	JWKS(w http.ResponseWriter, r *http.Request)
+	AllPEM(w http.ResponseWriter, r *http.Request)
+	PEMByKID(w http.ResponseWriter, r *http.Request)
 }
 
 // Server is the gateway's HTTP server.
@@ -56,43 +62,8 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := mux.NewRouter()
-	// Livy names sessions freely; keep paths as sent and let the proxy's own
-	// parser refuse dot segments instead of redirecting.
-	r.SkipClean(true)
-	r.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/readyz", readyz(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
-	own := []string{"/healthz", "/readyz"}
-	if opts.UI != nil {
-		r.PathPrefix("/admin/ui").Handler(opts.UI)
-		own = append(own, "/admin/ui")
-	}
-	if opts.Public != nil {
-		r.PathPrefix("/.well-known/").Handler(opts.Public)
-		own = append(own, "/.well-known/")
-	}
-	if opts.Token != nil {
-		r.Handle("/token", authenticate(opts.Token, opts.Authn, opts.Realm))
-		own = append(own, "/token")
-	}
-	if opts.Admin != nil {
-		r.PathPrefix("/admin/").Handler(authenticate(requireAdmin(opts.Admin), opts.Authn, opts.Realm))
-		own = append(own, "/admin/")
-	}
-	livy := authenticate(opts.Livy, opts.Authn, opts.Realm)
-	r.PathPrefix("/").Handler(livy)
-	// Nearly every request is Livy's and polls: those skip the router's
-	// pattern matching and its two request copies.
-	front := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		for _, p := range own {
-			if strings.HasPrefix(req.URL.Path, p) {
-				r.ServeHTTP(w, req)
-				return
-			}
-		}
-		livy.ServeHTTP(w, req)
-	})
-	return &Server{opts: opts, handler: withScope(front, opts.Log, opts.Audit, opts.Now)}
+	router := newRouter(opts.routes(), opts.guard)
+	return &Server{opts: opts, handler: withScope(router, opts.Log, opts.Audit, opts.Now)}
 }
 
 // Handler is the whole chain, for tests and benchmarks.

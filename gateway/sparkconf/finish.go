@@ -14,14 +14,8 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
-)
-
-// Delivery modes.
-const (
-	DeliverNone     = "none"
-	DeliverConf     = "conf"
-	DeliverHDFSFile = "hdfs-file"
 )
 
 // Finisher completes create requests' conf. Its zero parts are off.
@@ -35,7 +29,7 @@ type Finisher struct {
 	// Minter, Mode and ConfKeys deliver the token of the user the session
 	// runs as.
 	Minter   *token.Minter
-	Mode     string
+	Mode     delivery.Mode
 	ConfKeys []string
 	// WriteToken stores a token in user's home (hdfs-file) and returns its
 	// path.
@@ -58,16 +52,14 @@ func (e *Error) HTTPStatus() int { return e.Status }
 
 // Finish returns the conf Livy gets for a session that runs as runAs.
 func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs string, conf map[string]string) (map[string]string, error) {
-	user, groups := caller.User, caller.Groups
-	if runAs != caller.User {
-		groups = nil
-		if f.GroupsOf != nil && (f.Secrets != nil || f.delivers()) {
-			var err error
-			if groups, err = f.GroupsOf(ctx, runAs); err != nil {
-				return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("looking up %q's groups failed; try again later", runAs)}
-			}
+	// runAs was allowed by auth.ActingFor; only its groups are needed here,
+	// and only when something uses them.
+	user, groups := runAs, []string(nil)
+	if f.Secrets != nil || f.delivers() {
+		var err error
+		if groups, err = auth.GroupsActingFor(ctx, caller, runAs, f.GroupsOf); err != nil {
+			return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("looking up %q's groups failed; try again later", runAs)}
 		}
-		user = runAs
 	}
 	if f.Secrets != nil {
 		resolved, _, err := f.Secrets.Resolve(ctx, user, groups, conf)
@@ -93,13 +85,13 @@ func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs stri
 		return nil, &Error{http.StatusInternalServerError, "minting the session's token failed"}
 	}
 	value := m.Token
-	if f.Mode == DeliverHDFSFile {
+	if f.Mode == delivery.HDFSFile {
 		if value, err = f.WriteToken(ctx, user, []byte(m.Token)); err != nil {
 			return nil, &Error{http.StatusServiceUnavailable, fmt.Sprintf("delivering %q's token to HDFS failed: %v", user, err)}
 		}
 	}
 	// The create's audit event says which token went into it.
-	scope.From(ctx).Reason = token.MintNote(m)
+	scope.From(ctx).Note = token.MintNote(m)
 	if f.Minted != nil {
 		f.Minted(m)
 	}
@@ -112,5 +104,5 @@ func (f *Finisher) Finish(ctx context.Context, caller *auth.Identity, runAs stri
 }
 
 func (f *Finisher) delivers() bool {
-	return f.Minter != nil && (f.Mode == DeliverConf || f.Mode == DeliverHDFSFile)
+	return f.Minter != nil && f.Mode.Delivers()
 }

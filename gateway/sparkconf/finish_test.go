@@ -11,6 +11,7 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
 )
 
@@ -68,7 +69,7 @@ func TestFinish(t *testing.T) {
 		}
 		return nil, errors.New("no such user")
 	}
-	f := &Finisher{Secrets: res, Check: pol.CheckConf, Minter: minter, Mode: DeliverHDFSFile,
+	f := &Finisher{Secrets: res, Check: pol.CheckConf, Minter: minter, Mode: delivery.HDFSFile,
 		ConfKeys: []string{"spark.tok"}, WriteToken: writer, GroupsOf: groupsOf}
 
 	cases := []struct {
@@ -137,7 +138,7 @@ func TestFinish(t *testing.T) {
 
 func TestFinishConfModeAndNothingToDo(t *testing.T) {
 	minter := newMinter(t)
-	f := &Finisher{Minter: minter, Mode: DeliverConf, ConfKeys: []string{"a.token", "b.token"}}
+	f := &Finisher{Minter: minter, Mode: delivery.Conf, ConfKeys: []string{"a.token", "b.token"}}
 	out, err := f.Finish(context.Background(), &auth.Identity{User: "alice"}, "alice", map[string]string{"x": "1"})
 	if err != nil {
 		t.Fatal(err)

@@ -285,14 +285,14 @@ func (s *SQL) insert(batch []item) error {
 		case it.event != nil:
 			if ev == nil {
 				if ev, err = tx.PrepareContext(ctx, s.dialect.q(`INSERT INTO audit_events
-					(time_ms, request_id, user_name, client, method, path, session_id, proxy_user, action, outcome, reason, status)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)); err != nil {
+					(time_ms, request_id, user_name, client, method, path, session_id, proxy_user, subject, action, outcome, reason, note, status)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)); err != nil {
 					return err
 				}
 			}
 			e := it.event
 			if _, err := ev.ExecContext(ctx, e.Time.UnixMilli(), e.RequestID, e.User, e.ClientAddr, e.Method, e.Path,
-				e.SessionID, e.ProxyUser, audit.ActionOf(e.Method, e.Path), e.Outcome, e.Reason, e.Status); err != nil {
+				e.SessionID, e.ProxyUser, e.Subject, audit.ActionOf(e.Method, e.Path), e.Outcome, e.Reason, e.Note, e.Status); err != nil {
 				return err
 			}
 		case it.mint != nil:
@@ -582,7 +582,7 @@ func (s *SQL) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, int, erro
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT id, time_ms, request_id, user_name, client, method, path, session_id, proxy_user, action, outcome, reason, status
+	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT id, time_ms, request_id, user_name, client, method, path, session_id, proxy_user, subject, action, outcome, reason, note, status
 		FROM audit_events`+cond+` ORDER BY id DESC LIMIT ? OFFSET ?`), append(a, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, err
@@ -593,7 +593,7 @@ func (s *SQL) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, int, erro
 		var r AuditRecord
 		var ms int64
 		if err := rows.Scan(&r.ID, &ms, &r.RequestID, &r.User, &r.ClientAddr, &r.Method, &r.Path, &r.SessionID,
-			&r.ProxyUser, &r.Action, &r.Outcome, &r.Reason, &r.Status); err != nil {
+			&r.ProxyUser, &r.Subject, &r.Action, &r.Outcome, &r.Reason, &r.Note, &r.Status); err != nil {
 			return nil, 0, err
 		}
 		r.Time = time.UnixMilli(ms)

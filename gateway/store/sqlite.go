@@ -71,6 +71,10 @@ var sqliteMigrations = []string{
 		expires_ms BIGINT NOT NULL
 	);
 	CREATE INDEX token_mints_issued ON token_mints (issued_ms)`,
+	// 2: audit events keep a minted token's subject and a mint's note apart
+	// from proxy_user and reason.
+	`ALTER TABLE audit_events ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit_events ADD COLUMN note TEXT NOT NULL DEFAULT ''`,
 }
 
 // OpenSQLite opens (creating when missing) the SQLite file at path, migrates

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +84,53 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if n != len(sqliteMigrations) {
 		t.Errorf("schema_migrations has %d rows, want %d", n, len(sqliteMigrations))
 	}
+}
+
+// A database written by the version before audit events had a subject and
+// a note opens, keeps its events and stores the new fields.
+func TestVersion1DatabaseMigrates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := append(strings.Split(sqliteMigrations[0], ";\n"),
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		`INSERT INTO audit_events (time_ms, request_id, user_name, client, method, path, session_id, proxy_user, action, outcome, reason, status)
+			VALUES (1, 'r1', 'alice', '', 'GET', '/token', '', 'alice', 'mint token', 'ok', 'token minted for alice', 200)`)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path)
+	e := event("carol", "GET", "/token", "ok", time.Now())
+	e.Subject, e.Note = "bob", "token minted for bob"
+	s.Record(e)
+	if err := s.Close(); err != nil { // drains the queue
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	defer s.Close()
+	events, total, err := s.Audit(context.Background(), AuditQuery{})
+	if err != nil || total != 2 {
+		t.Fatalf("%d events, %v", total, err)
+	}
+	if n, o := events[0], events[1]; n.Subject != "bob" || n.Note != "token minted for bob" || o.Reason != "token minted for alice" || o.Subject != "" {
+		t.Errorf("after migrating: %+v", events)
+	}
+}
+
+func openAt(t *testing.T, path string) *SQL {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestNewerSchemaRefused(t *testing.T) {

@@ -75,9 +75,9 @@ func serveBench(b *testing.B, h http.Handler) {
 	}
 }
 
-// BenchmarkJWKS serves the JWKS through PublicHandler.
+// BenchmarkJWKS serves the JWKS through Published.
 func BenchmarkJWKS(b *testing.B) {
-	serveBench(b, PublicHandler(benchKeySet(b)))
+	serveBench(b, http.HandlerFunc(Published{Keys: benchKeySet(b)}.JWKS))
 }
 
 // BenchmarkBaselineHandler writes the same bytes and headers with no routing

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/secrets"
+	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 )
 
 // Config is the tokens: section: per-user tokens for downstream S3
@@ -59,8 +60,8 @@ type GroupClaimConfig struct {
 type Delivery struct {
 	// Mode is none, conf (the token itself under ConfKeys) or hdfs-file (the
 	// token in <home>/.livygate/token, its path under ConfKeys).
-	Mode     string   `yaml:"mode"`
-	ConfKeys []string `yaml:"conf_keys"`
+	Mode     delivery.Mode `yaml:"mode"`
+	ConfKeys []string      `yaml:"conf_keys"`
 }
 
 // Default is the section where the file is silent.
@@ -71,7 +72,7 @@ func Default() Config {
 		GroupClaims:   []GroupClaimConfig{{Name: "groups", Format: "array"}},
 		AcceptBearer:  true,
 		LoginAudience: DefaultLoginAudience,
-		Delivery:      Delivery{Mode: "none"},
+		Delivery:      Delivery{Mode: delivery.None},
 	}
 }
 
@@ -89,7 +90,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	if !c.Enabled {
-		if c.Delivery.Mode != "" && c.Delivery.Mode != "none" {
+		if c.Delivery.Mode.Delivers() || c.Delivery.Mode.Validate() != nil {
 			bad("tokens.delivery.mode", "needs tokens.enabled")
 		}
 		return errors.Join(errs...)
@@ -130,9 +131,9 @@ func (c Config) Validate() error {
 			bad("tokens.group_claims", "format of %q must be array or string, not %q", g.Name, g.Format)
 		}
 	}
-	switch c.Delivery.Mode {
-	case "none", "":
-	case "conf", "hdfs-file":
+	if err := c.Delivery.Mode.Validate(); err != nil {
+		bad("tokens.delivery.mode", "%v", err)
+	} else if c.Delivery.Mode.Delivers() {
 		if len(c.Delivery.ConfKeys) == 0 {
 			bad("tokens.delivery.conf_keys", "is required in %s mode", c.Delivery.Mode)
 		}
@@ -141,8 +142,6 @@ func (c Config) Validate() error {
 				bad("tokens.delivery.conf_keys", "%q is not a Spark conf key", k)
 			}
 		}
-	default:
-		bad("tokens.delivery.mode", "must be none, conf or hdfs-file, not %q", c.Delivery.Mode)
 	}
 	return errors.Join(errs...)
 }

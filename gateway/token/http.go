@@ -19,43 +19,37 @@ import (
 // tokens it signed are common.
 const JWKSCacheSeconds = 300
 
-// Paths the public handler serves.
-const (
-	JWKSPath    = "/.well-known/jwks.json"
-	PEMPath     = "/.well-known/livygate/keys.pem"
-	PEMByKIDDir = "/.well-known/livygate/keys/"
-)
+// Published serves the public keys to anyone: the JWKS and the PEM
+// downloads (all keys, or one by kid). The server's routing table says
+// where each is mounted.
+type Published struct{ Keys *KeySet }
 
-// PublicHandler serves the public keys, to anyone: the JWKS and PEM
-// downloads (all keys, or one by kid).
-func PublicHandler(keys *KeySet) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+JWKSPath, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
-		_, _ = w.Write(keys.JWKS())
-	})
-	mux.HandleFunc("GET "+PEMPath, func(w http.ResponseWriter, r *http.Request) {
-		var all bytes.Buffer
-		for _, k := range keys.List() {
-			all.Write(k.PublicPEM)
+// JWKS serves the JSON Web Key Set.
+func (p Published) JWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
+	_, _ = w.Write(p.Keys.JWKS())
+}
+
+// AllPEM serves every published key, PEM blocks one after another.
+func (p Published) AllPEM(w http.ResponseWriter, _ *http.Request) {
+	var all bytes.Buffer
+	for _, k := range p.Keys.List() {
+		all.Write(k.PublicPEM)
+	}
+	writePEM(w, all.Bytes())
+}
+
+// PEMByKID serves one key; the path value "file" is "<kid>.pem".
+func (p Published) PEMByKID(w http.ResponseWriter, r *http.Request) {
+	kid, ok := strings.CutSuffix(r.PathValue("file"), ".pem")
+	for _, k := range p.Keys.List() {
+		if ok && k.ID == kid {
+			writePEM(w, k.PublicPEM)
+			return
 		}
-		writePEM(w, all.Bytes())
-	})
-	mux.HandleFunc("GET "+PEMByKIDDir+"{file}", func(w http.ResponseWriter, r *http.Request) {
-		kid, ok := strings.CutSuffix(r.PathValue("file"), ".pem")
-		for _, k := range keys.List() {
-			if ok && k.ID == kid {
-				writePEM(w, k.PublicPEM)
-				return
-			}
-		}
-		respond.Error(w, r, http.StatusNotFound, "no published key has that id")
-	})
-	mux.HandleFunc("/.well-known/", func(w http.ResponseWriter, r *http.Request) {
-		respond.Error(w, r, http.StatusNotFound, "not found")
-	})
-	return mux
+	}
+	respond.Error(w, r, http.StatusNotFound, "no published key has that id")
 }
 
 func writePEM(w http.ResponseWriter, b []byte) {
@@ -101,31 +95,29 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := sc.Identity
-	user, groups := id.User, id.Groups
-	if asked := r.URL.Query().Get("user"); asked != "" && asked != id.User {
-		if !id.Admin || !is.AdminsMayMintForOthers {
-			sc.Refuse("token for another user")
-			respond.Error(w, r, http.StatusForbidden, fmt.Sprintf("a token for %q is not allowed: tokens name the authenticated user %q", asked, id.User))
-			return
-		}
-		if err := auth.CheckUsername(asked); err != nil {
+	asked := r.URL.Query().Get("user")
+	user, err := auth.ActingFor(id, asked, is.AdminsMayMintForOthers)
+	if err != nil {
+		sc.Refuse("token for another user")
+		respond.Error(w, r, http.StatusForbidden, fmt.Sprintf("a token for %q is not allowed: tokens name the authenticated user %q", asked, id.User))
+		return
+	}
+	if user != id.User {
+		if err := auth.CheckUsername(user); err != nil {
 			sc.Refuse("invalid user name")
 			respond.Error(w, r, http.StatusBadRequest, "user: "+err.Error())
 			return
 		}
-		user, groups = asked, nil
-		if is.GroupsOf != nil {
-			var err error
-			if groups, err = is.GroupsOf(r.Context(), asked); err != nil {
-				status, msg := http.StatusServiceUnavailable, "looking up the user's groups failed; try again later"
-				if errors.Is(err, auth.ErrBadCredentials) {
-					status, msg = http.StatusNotFound, fmt.Sprintf("no such user %q", asked)
-				}
-				sc.Fail(msg)
-				respond.Error(w, r, status, msg)
-				return
-			}
+	}
+	groups, err := auth.GroupsActingFor(r.Context(), id, user, is.GroupsOf)
+	if err != nil {
+		status, msg := http.StatusServiceUnavailable, "looking up the user's groups failed; try again later"
+		if errors.Is(err, auth.ErrBadCredentials) {
+			status, msg = http.StatusNotFound, fmt.Sprintf("no such user %q", user)
 		}
+		sc.Fail(msg)
+		respond.Error(w, r, status, msg)
+		return
 	}
 	m, err := is.Minter.Mint(user, groups)
 	if err != nil {
@@ -133,8 +125,8 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, http.StatusInternalServerError, "minting a token failed")
 		return
 	}
-	sc.ProxyUser = user
-	sc.Reason = MintNote(m)
+	sc.Subject = user
+	sc.Note = MintNote(m)
 	if is.Minted != nil {
 		is.Minted(m)
 	}

@@ -19,7 +19,33 @@ import (
 	"github.com/livygate/livygate/gateway/scope"
 )
 
-func TestPublicHandler(t *testing.T) {
+// Where the server's routing table mounts the downloads.
+const (
+	JWKSPath    = "/.well-known/jwks.json"
+	PEMPath     = "/.well-known/livygate/keys.pem"
+	PEMByKIDDir = "/.well-known/livygate/keys/"
+)
+
+// published routes the test's paths as the server's table does; the table
+// itself, and its 404 for other /.well-known/ paths, is tested in server.
+func published(ks *KeySet) http.Handler {
+	p := Published{Keys: ks}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch file, byKID := strings.CutPrefix(r.URL.Path, PEMByKIDDir); {
+		case r.URL.Path == JWKSPath:
+			p.JWKS(w, r)
+		case r.URL.Path == PEMPath:
+			p.AllPEM(w, r)
+		case byKID:
+			r.SetPathValue("file", file)
+			p.PEMByKID(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func TestPublished(t *testing.T) {
 	c := newTestClock()
 	s, _ := testKey(t, "ES256", 0)
 	v, _ := testKey(t, "EdDSA", 0)
@@ -27,7 +53,7 @@ func TestPublicHandler(t *testing.T) {
 	if err := ks.Load(Loaded{Key: s}, []Loaded{{Key: v}}); err != nil {
 		t.Fatal(err)
 	}
-	h := PublicHandler(ks)
+	h := published(ks)
 	get := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -123,7 +149,6 @@ func TestPublicHandler(t *testing.T) {
 		PEMByKIDDir + "nope.pem",
 		PEMByKIDDir + s.ID, // no .pem suffix
 		PEMByKIDDir + s.ID + ".der",
-		"/.well-known/nothing",
 	} {
 		t.Run("404 "+path, func(t *testing.T) {
 			rec := get(path)
@@ -151,7 +176,7 @@ func TestPublicHandler(t *testing.T) {
 		if err := ks2.Load(Loaded{Key: s}, nil); err != nil {
 			t.Fatal(err)
 		}
-		h2 := PublicHandler(ks2)
+		h2 := published(ks2)
 		if err := ks2.Load(Loaded{Key: v}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -260,11 +285,11 @@ func TestIssuerOwnToken(t *testing.T) {
 	if v.User != "alice" || !slices.Equal(v.Groups, []string{"analysts"}) {
 		t.Errorf("token says %+v", v)
 	}
-	if !sc.Audit || sc.Outcome != "" || sc.ProxyUser != "alice" {
+	if !sc.Audit || sc.Outcome != "" || sc.Subject != "alice" || sc.ProxyUser != "" {
 		t.Errorf("scope = %+v", sc)
 	}
-	if !strings.Contains(sc.Reason, v.ID) || !strings.Contains(sc.Reason, v.KeyID) {
-		t.Errorf("scope.Reason %q lacks jti %q or kid %q", sc.Reason, v.ID, v.KeyID)
+	if !strings.Contains(sc.Note, v.ID) || !strings.Contains(sc.Note, v.KeyID) || sc.Reason != "" {
+		t.Errorf("scope.Note %q lacks jti %q or kid %q (Reason %q)", sc.Note, v.ID, v.KeyID, sc.Reason)
 	}
 	for _, part := range strings.Split(a.Token, ".") {
 		if strings.Contains(sc.Reason, part) {
@@ -330,7 +355,7 @@ func TestIssuerRefusals(t *testing.T) {
 				if a.User != tc.wantUser || v.User != tc.wantUser || !slices.Equal(v.Groups, tc.wantGroups) {
 					t.Errorf("answer user %q, token %+v; want %q %v", a.User, v, tc.wantUser, tc.wantGroups)
 				}
-				if sc.ProxyUser != tc.wantUser || len(f.minted) != 1 || f.minted[0].User != tc.wantUser {
+				if sc.Subject != tc.wantUser || len(f.minted) != 1 || f.minted[0].User != tc.wantUser {
 					t.Errorf("scope %+v, minted %d", sc, len(f.minted))
 				}
 				return

@@ -165,7 +165,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	}
 	s := server.New(server.Options{
 		Listen: server.Default(), Realm: "livygate", Authn: o.Authn,
-		Livy: http.NotFoundHandler(), Admin: http.NotFoundHandler(), UI: handler,
+		Livy: http.NotFoundHandler(), UI: handler,
 		Ready: o.Livy.(*livy.Client), Audit: audit.Multi{h.audit, st}, Log: log,
 	})
 	h.srv = httptest.NewServer(s.Handler())

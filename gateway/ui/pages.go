@@ -515,6 +515,8 @@ type exportRecord struct {
 	Outcome   string    `json:"outcome"`
 	Reason    string    `json:"reason"`
 	Status    int       `json:"status"`
+	Subject   string    `json:"subject"`
+	Note      string    `json:"note"`
 }
 
 func (u *UI) export(w http.ResponseWriter, r *http.Request, f store.AuditQuery, format string) {
@@ -531,7 +533,7 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, f store.AuditQuery, 
 		out := make([]exportRecord, 0, len(events))
 		for _, e := range events {
 			out = append(out, exportRecord{e.ID, e.Time.UTC(), e.RequestID, e.User, e.ClientAddr, e.Method, e.Path,
-				e.SessionID, e.ProxyUser, e.Action, e.Outcome, e.Reason, e.Status})
+				e.SessionID, e.ProxyUser, e.Action, e.Outcome, e.Reason, e.Status, e.Subject, e.Note})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
@@ -539,11 +541,11 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, f store.AuditQuery, 
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "time", "request_id", "user", "client", "method", "path", "session_id", "proxy_user", "action", "outcome", "reason", "status"})
+	_ = cw.Write([]string{"id", "time", "request_id", "user", "client", "method", "path", "session_id", "proxy_user", "action", "outcome", "reason", "status", "subject", "note"})
 	for _, e := range events {
 		_ = cw.Write([]string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), cell(e.RequestID), cell(e.User),
 			cell(e.ClientAddr), cell(e.Method), cell(e.Path), cell(e.SessionID), cell(e.ProxyUser), cell(e.Action),
-			cell(e.Outcome), cell(e.Reason), strconv.Itoa(e.Status)})
+			cell(e.Outcome), cell(e.Reason), strconv.Itoa(e.Status), cell(e.Subject), cell(e.Note)})
 	}
 	cw.Flush()
 }
