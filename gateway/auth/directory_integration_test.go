@@ -109,7 +109,7 @@ func newVerifier(t testing.TB, cfg auth.LDAPConfig, log logrus.FieldLogger) *aut
 	}
 	v, err := auth.OpenDirectory(cfg, log)
 	if err != nil {
-		t.Fatalf("NewLDAP: %v", err)
+		t.Fatalf("OpenDirectory: %v", err)
 	}
 	return v
 }

@@ -100,7 +100,7 @@ func WithTLS() Option { return func(o *options) { o.tls = true } }
 
 // repoFile returns the path of a file relative to the module root.
 func repoFile(rel string) string {
-	_, here, _, _ := runtime.Caller(0) // …/gateway/auth/ldaptest/ldaptest.go
+	_, here, _, _ := runtime.Caller(0) // …/gateway/ldap/ldaptest/ldaptest.go
 	return filepath.Join(filepath.Dir(here), "..", "..", "..", filepath.FromSlash(rel))
 }
 
