@@ -6,16 +6,14 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/store"
 )
 
 // FailureStore keeps failed-login counts where every gateway replica sees
-// them (store.LoginFailures), so a guesser gets the lockout's number of
-// tries in all, not per replica.
-type FailureStore interface {
-	AddLoginFailure(ctx context.Context, key string, max int, window, lockFor time.Duration, now time.Time) error
-	LoginLockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
-	ClearLoginFailures(ctx context.Context, keys []string, now time.Time) error
-}
+// them, so a guesser gets the lockout's number of tries in all, not per
+// replica.
+type FailureStore = store.LoginFailures
 
 // storeTimeout bounds one question to the store: a store that hangs costs
 // a login this long, then the in-memory counts stand in.

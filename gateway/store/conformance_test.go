@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/clocktest"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/hdfs"
@@ -164,19 +165,8 @@ func testRetentionByAgeAndCount(t *testing.T, b backend) {
 
 func testQueueFullDropsAndNeverBlocks(t *testing.T, b backend) {
 	log, hook := test.NewNullLogger()
-	release := make(chan struct{})
-	entered := make(chan struct{}, 1)
 	s := open(t, b, Options{QueueSize: 4, ReportEvery: 20 * time.Millisecond, Log: log})
-	s.beforeWrite = func() {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	// Restart the writer's view of the hook: the field is read per batch.
-	s.Record(event("u", "POST", "/batches", "ok", time.Now()))
-	<-entered // the writer holds one event and is stuck
+	release := stickWriter(s, event("u", "POST", "/batches", "ok", time.Now()))
 	start := time.Now()
 	for i := 0; i < 100; i++ {
 		s.Record(event("u", "POST", "/batches", "ok", time.Now()))
@@ -318,16 +308,7 @@ func testAnonymousEventsDisplaceNothing(t *testing.T, b backend) {
 	}
 
 	q := open(t, b, Options{QueueSize: 8})
-	release, entered := make(chan struct{}), make(chan struct{}, 1)
-	q.beforeWrite = func() {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	q.Record(event("bob", "POST", "/batches", "ok", time.Now()))
-	<-entered // the writer is stuck
+	release := stickWriter(q, event("bob", "POST", "/batches", "ok", time.Now()))
 	for i := 0; i < 100; i++ {
 		q.Record(event("", "GET", "/sessions", "refused", time.Now()))
 	}
@@ -339,4 +320,20 @@ func testAnonymousEventsDisplaceNothing(t *testing.T, b backend) {
 	if _, n, _ := q.Audit(ctx, AuditQuery{User: "bob"}); n != 5 {
 		t.Errorf("bob's events stored: %d, want 5 (anonymous ones took the queue)", n)
 	}
+}
+
+// stickWriter records e and returns once the writer holds it and is stuck
+// before writing; closing the returned channel lets it go on.
+func stickWriter(s *SQL, e audit.Event) chan struct{} {
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	s.beforeWrite = func() { // read per batch, so set before the first
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	s.Record(e)
+	<-entered
+	return release
 }

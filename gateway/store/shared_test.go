@@ -39,12 +39,7 @@ func testUISessions(t *testing.T, b backend) {
 	if _, err := other.UISession(ctx, "sid-1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("expired session: %v", err)
 	}
-	if err := a.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	_ = a.db.QueryRow(`SELECT COUNT(*) FROM ui_sessions`).Scan(&n)
-	if n != 0 {
+	if n := rowsAfterPrune(t, a, "ui_sessions"); n != 0 {
 		t.Errorf("%d expired sessions left after Prune", n)
 	}
 
@@ -149,13 +144,8 @@ func testLoginFailures(t *testing.T, b backend) {
 	if u := lockedUntil(t2); !u.IsZero() {
 		t.Errorf("no keys: %v", u)
 	}
-	c := reopen(t, o, Options{Now: func() time.Time { return t2.Add(time.Hour) }})
-	if err := c.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	_ = c.db.QueryRow(`SELECT COUNT(*) FROM login_failures`).Scan(&n)
-	if n != 0 {
+	later := reopen(t, o, Options{Now: func() time.Time { return t2.Add(time.Hour) }})
+	if n := rowsAfterPrune(t, later, "login_failures"); n != 0 {
 		t.Errorf("%d dead failure counts left after Prune", n)
 	}
 }
@@ -165,22 +155,16 @@ func testLeases(t *testing.T, b backend) {
 	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	o := b.fresh(t)
 	a, other := reopen(t, o, Options{Now: c.Now}), reopen(t, o, Options{Now: c.Now})
-	try := func(s *SQL, holder string) bool {
+	lease := func(op func(context.Context, string, string, time.Duration) (bool, error), holder string) bool {
 		t.Helper()
-		ok, err := s.TryLease(ctx, "sync", holder, time.Minute)
+		ok, err := op(ctx, "sync", holder, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ok
 	}
-	renew := func(s *SQL, holder string) bool {
-		t.Helper()
-		ok, err := s.RenewLease(ctx, "sync", holder, time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	try := func(s *SQL, holder string) bool { t.Helper(); return lease(s.TryLease, holder) }
+	renew := func(s *SQL, holder string) bool { t.Helper(); return lease(s.RenewLease, holder) }
 	if !try(a, "A") || try(other, "B") {
 		t.Fatal("the first taker must get the lease, the second not")
 	}
@@ -243,4 +227,17 @@ func testLeases(t *testing.T, b backend) {
 	if wins != 1 {
 		t.Errorf("%d replicas won the same lease", wins)
 	}
+}
+
+// rowsAfterPrune applies retention and counts what is left in table.
+func rowsAfterPrune(t *testing.T, s *SQL, table string) int {
+	t.Helper()
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
