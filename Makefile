@@ -25,6 +25,7 @@ dev-down:
 # System packages the tests need, installed only when missing.
 deps:
 	@bash deploy/dev/ldap/slapd.sh install
+	@bash deploy/dev/postgres/postgres.sh install >/dev/null
 
 # Debian's headless Chromium for the admin UI's browser test.
 deps-browser:

@@ -42,6 +42,7 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 	opts := ui.Options{
 		Authn:      authn,
 		Store:      g.Store,
+		Sessions:   g.Store, // a login on one replica works on the others
 		Livy:       lc,
 		OnRun:      func(r *provision.Run, trigger string) { g.recordRun(r, trigger, true) },
 		SessionTTL: cfg.UI.SessionTTL,

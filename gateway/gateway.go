@@ -66,7 +66,14 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 			return err
 		}
 	}
-	authn, err := newAuthenticator(cfg, g.minter, b)
+	sink := auditSink(log)
+	if cfg.Store.Enabled() {
+		if g.Store, err = store.Open(context.Background(), cfg.Store, store.Deps{Log: log}); err != nil {
+			return err
+		}
+		sink = audit.Multi{sink, g.Store}
+	}
+	authn, err := newAuthenticator(cfg, g.minter, b, g.Store)
 	if err != nil {
 		return err
 	}
@@ -92,13 +99,6 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	if b.hub != nil && b.hdfs != nil {
 		g.syncer = newSyncer(cfg, b)
-	}
-	sink := auditSink(log)
-	if cfg.Store.Path != "" {
-		if g.Store, err = openStore(cfg.Store, log); err != nil {
-			return err
-		}
-		sink = audit.Multi{sink, g.Store}
 	}
 	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, log); err != nil {
 		return err
@@ -188,8 +188,10 @@ func (g *Gateway) Keys() []token.KeyInfo {
 	return g.minter.Keys().List()
 }
 
-// newAuthenticator builds the chain of configured authenticators.
-func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends) (auth.Authenticator, error) {
+// newAuthenticator builds the chain of configured authenticators. Failed
+// logins count in the store when there is one, so a guesser gets no more
+// tries from another replica.
+func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -206,6 +208,9 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends) (aut
 		basic, err := auth.NewBasic(cfg.Auth, b.directory, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
+		}
+		if st != nil {
+			basic.ShareLockout(st)
 		}
 		chain = append(chain, basic)
 	}
@@ -226,20 +231,4 @@ func auditSink(log *logrus.Logger) audit.Sink {
 		sink.Flush = f.Flush
 	}
 	return sink
-}
-
-// openStore opens the audit store.
-func openStore(cfg config.Store, log logrus.FieldLogger) (store.Store, error) {
-	st, err := store.OpenSQLite(context.Background(), cfg.Path, store.Options{
-		QueueSize:          cfg.QueueSize,
-		MaxAge:             cfg.Retention.MaxAge,
-		MaxEvents:          cfg.Retention.MaxEvents,
-		MaxAnonymousEvents: cfg.Retention.MaxAnonymousEvents,
-		MaxRuns:            cfg.Retention.MaxRuns,
-		Log:                log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store.path: %w", err)
-	}
-	return st, nil
 }

@@ -95,10 +95,10 @@ func writeFileAtomic(path string, data []byte) error {
 // set), so cron runs show next to the server's own. Failing to save does not
 // change the exit code: the homes are what the run is for.
 func saveRun(ctx context.Context, cfg config.Config, run *provision.Run, stderr io.Writer) {
-	if cfg.Store.Path == "" {
+	if !cfg.Store.Enabled() {
 		return
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Store.Path, store.Options{Log: logrus.New()})
+	st, err := store.Open(ctx, cfg.Store, store.Deps{Log: logrus.New()})
 	if err == nil {
 		_, err = st.SaveRun(ctx, run, "cron")
 		if cerr := st.Close(); err == nil {

@@ -160,12 +160,12 @@ func tokenMint(args []string, _, stderr io.Writer) int {
 // reads, when store.path is set, next to the server's own mints. Failing to
 // save does not change the exit code: the token is written.
 func saveMint(cfg config.Config, m token.Minted, stderr io.Writer) {
-	if cfg.Store.Path == "" {
+	if !cfg.Store.Enabled() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := store.OpenSQLite(ctx, cfg.Store.Path, store.Options{Log: logrus.New()})
+	st, err := store.Open(ctx, cfg.Store, store.Deps{Log: logrus.New()})
 	if err == nil {
 		st.RecordMint(store.MintRecord{JTI: m.ID, User: m.User, Kid: m.KeyID, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt})
 		err = st.Close() // writes what is queued

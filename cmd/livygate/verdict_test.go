@@ -39,6 +39,7 @@ func TestCheckConfigAndServeAgree(t *testing.T) {
 		"Livy version":             ldap + "livy:\n  version: zero.nine\n",
 		"limits":                   ldap + "limits:\n  default:\n    max_driver_memory: lots\n",
 		"store is a directory":     ldap + "store:\n  path: " + dir + "\n",
+		"PostgreSQL URL unset":     ldap + "store:\n  driver: postgres\n  url: {env: LG_VERDICT_UNSET}\n",
 	}
 	t.Setenv("LG_VERDICT_PW", "pw")
 	for name, yaml := range cases {

@@ -18,6 +18,8 @@
 #  6. Session governance: a create with every limit and timeout checked vs a
 #     plain create (gateway/proxy), and one reaper pass over 10,000 sessions
 #     vs the one list call it makes (gateway/reaper); fake Livy and Hub.
+#  7. Store: audit events written per second and the lockout's round trips,
+#     SQLite vs a real PostgreSQL on loopback (gateway/store, same run).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,8 +32,8 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance firstcell.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance firstcell} "
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store firstcell.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -223,6 +225,27 @@ p, l = med("Pass"), med("ListCall")
 print(f"  create, plain: {plain/1e3:,.0f} µs; with limits: {lim/1e3:,.0f} µs ({lim/plain:.2f}x); "
       f"limits without the session count (no list call): {nocount/1e3:,.0f} µs ({nocount/plain:.2f}x)")
 print(f"  reaper pass over 10,000 sessions (1,000 users): {p/1e6:.1f} ms vs one list call {l/1e6:.1f} ms ({p/l:.2f}x)")
+PY
+fi
+
+if part store; then
+echo
+echo "Store, SQLite vs PostgreSQL (Go benchmarks in gateway/store; a real PostgreSQL on loopback, durable defaults):"
+go test -tags integration -run NONE -bench BenchmarkStore -benchtime 2s -count 3 ./gateway/store/ >"$work/store-bench.txt" 2>&1 ||
+	{ tail -20 "$work/store-bench.txt"; exit 1; }
+python3 - "$work/store-bench.txt" <<'PY'
+import re, statistics, sys
+text = open(sys.argv[1]).read()
+def med(name, unit="ns/op"):
+    v = [float(x) for x in re.findall(r'^BenchmarkStore/' + re.escape(name) + r'-\d+\s+\d+.*?\s([\d.]+) ' + re.escape(unit), text, re.M)]
+    if not v:
+        sys.exit(f"bench: BenchmarkStore/{name} did not run:\n" + text)
+    return statistics.median(v)
+sq, pg = med("Record/sqlite", "events/s"), med("Record/postgres", "events/s")
+print(f"  audit events written: SQLite {sq:,.0f}/s, PostgreSQL {pg:,.0f}/s (PostgreSQL {pg/sq:.2f}x)")
+for name, what in (("LockoutCheck", "lockout check (before an uncached login)"), ("LoginFailure", "counting a failed login")):
+    s, p = med(name + "/sqlite"), med(name + "/postgres")
+    print(f"  {what}: SQLite {s/1e3:,.0f} µs, PostgreSQL {p/1e3:,.0f} µs ({p/s:.1f}x)")
 PY
 fi
 

@@ -28,6 +28,10 @@ const defaultMaxLockoutKeys = 100_000
 // table holds at most a fixed number of keys.
 //
 // It is safe for concurrent use. A nil *Lockout never locks anything.
+//
+// The counts live in this process's memory, or, after Share, in a store
+// every gateway replica shares (the tables then only stand in while the
+// store cannot answer).
 type Lockout struct {
 	maxUser, maxAddr int
 	window, duration time.Duration
@@ -36,6 +40,8 @@ type Lockout struct {
 	mu    sync.Mutex
 	users failureTable
 	addrs failureTable
+
+	shared *sharedCounts
 }
 
 type failures struct {
@@ -81,11 +87,11 @@ func (l *Lockout) Check(user, addr string, now time.Time) *LockedError {
 	if l == nil {
 		return nil
 	}
+	until := l.shared.lockedUntil(lockoutUserKey(user), addr, now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var until time.Time
 	if len(l.users.m) > 0 {
-		if f := l.users.m[lockoutUserKey(user)]; f != nil && now.Before(f.lockedUntil) {
+		if f := l.users.m[lockoutUserKey(user)]; f != nil && now.Before(f.lockedUntil) && f.lockedUntil.After(until) {
 			until = f.lockedUntil
 		}
 	}
@@ -105,10 +111,14 @@ func (l *Lockout) Failure(user, addr string, now time.Time) {
 	if l == nil {
 		return
 	}
+	userStored := l.shared.fail(userKey(lockoutUserKey(user)), l.maxUser, l.window, l.duration, now)
+	addrStored := addr == "" || l.maxAddr <= 0 || l.shared.fail(addrKey(addr), l.maxAddr, l.window, l.duration, now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.record(&l.users, lockoutUserKey(user), l.maxUser, now)
-	if addr != "" && l.maxAddr > 0 {
+	if !userStored {
+		l.record(&l.users, lockoutUserKey(user), l.maxUser, now)
+	}
+	if !addrStored {
 		l.record(&l.addrs, addr, l.maxAddr, now)
 	}
 }
@@ -119,6 +129,7 @@ func (l *Lockout) Success(now time.Time, users ...string) {
 	if l == nil {
 		return
 	}
+	l.shared.clear(now, users)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, u := range users {

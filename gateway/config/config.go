@@ -6,8 +6,6 @@
 package config
 
 import (
-	"time"
-
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/logging"
@@ -17,6 +15,7 @@ import (
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
@@ -38,7 +37,7 @@ type Config struct {
 	Secrets    secrets.Config   `yaml:"secrets"`
 	Log        logging.Config   `yaml:"log"`
 	UI         ui.Config        `yaml:"ui"`
-	Store      Store            `yaml:"store"`
+	Store      store.Config     `yaml:"store"`
 	Limits     limits.Config    `yaml:"limits"`
 	Reaper     reaper.Config    `yaml:"reaper"`
 }
@@ -49,25 +48,4 @@ type Config struct {
 type JupyterHub struct {
 	jupyterhub.Config `yaml:",inline"`
 	Token             secrets.Ref `yaml:"token"`
-}
-
-// Store is the embedded database (SQLite) of audit events, sync runs and
-// token mint records that the admin UI reads.
-type Store struct {
-	// Path is the SQLite file; empty turns the store (and so the UI) off.
-	Path string `yaml:"path"`
-	// QueueSize bounds the events waiting to be written; beyond it they are
-	// dropped from the store (never from the log) and counted.
-	QueueSize int       `yaml:"queue_size"`
-	Retention Retention `yaml:"retention"`
-}
-
-// Retention bounds what the store keeps; 0 keeps everything.
-type Retention struct {
-	MaxAge    time.Duration `yaml:"max_age"`
-	MaxEvents int           `yaml:"max_events"`
-	// MaxAnonymousEvents keeps refusals without a user apart, so they cannot
-	// push authenticated users' events out.
-	MaxAnonymousEvents int `yaml:"max_anonymous_events"`
-	MaxRuns            int `yaml:"max_runs"`
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/server"
+	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
 	"github.com/livygate/livygate/hdfs"
@@ -48,13 +49,9 @@ func Default() Config {
 		Secrets:    secrets.Default(),
 		Log:        logging.Default(),
 		UI:         ui.Default(),
-		Store: Store{
-			Path:      "/var/lib/livygate/livygate.db",
-			QueueSize: 10000,
-			Retention: Retention{MaxAge: 90 * 24 * time.Hour, MaxEvents: 1_000_000, MaxAnonymousEvents: 100_000, MaxRuns: 1000},
-		},
-		Limits: limits.Default(),
-		Reaper: reaper.Default(),
+		Store:      store.Default(),
+		Limits:     limits.Default(),
+		Reaper:     reaper.Default(),
 	}
 }
 

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 )
@@ -25,7 +24,7 @@ func (c *Config) Validate() error {
 	if c.Tokens.Enabled && c.Tokens.Delivery.Mode == delivery.HDFSFile && !c.HDFS.Enabled() {
 		bad("tokens.delivery.mode", "hdfs-file needs hdfs.namenodes")
 	}
-	if c.UI.Enabled && c.Store.Path == "" {
+	if c.UI.Enabled && !c.Store.Enabled() {
 		bad("ui.enabled", "needs store.path (the UI reads the audit store)")
 	}
 	if c.Auth.HubToken.Enabled && !c.JupyterHub.Enabled() {
@@ -74,22 +73,4 @@ func (j JupyterHub) Validate() error {
 		return nil
 	}
 	return errors.Join(j.Config.Validate(), j.Token.Check("jupyterhub.token", true))
-}
-
-// Validate checks the store's section.
-func (s Store) Validate() error {
-	var errs []error
-	if s.Path != "" {
-		if st, err := os.Stat(s.Path); err == nil && st.IsDir() {
-			errs = append(errs, fmt.Errorf("store.path: %s is a directory, not a file", s.Path))
-		}
-	}
-	if s.QueueSize <= 0 {
-		errs = append(errs, errors.New("store.queue_size: must be positive"))
-	}
-	r := s.Retention
-	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxAnonymousEvents < 0 || r.MaxRuns < 0 {
-		errs = append(errs, errors.New("store.retention: max_age, max_events, max_anonymous_events and max_runs must not be negative (0 keeps everything)"))
-	}
-	return errors.Join(errs...)
 }

@@ -77,21 +77,34 @@ type dialect struct {
 	// dollar rebinds ? to $1, $2, … (PostgreSQL).
 	dollar     bool
 	migrations []string
+	// lockMigrations and unlockMigrations, when set, run around the
+	// migrations on one connection, so that replicas starting together
+	// migrate one after the other.
+	lockMigrations, unlockMigrations string
 }
 
+var sqliteDialect = dialect{name: "sqlite", migrations: withAutoID(autoID)}
+
+// q rebinds a query's placeholders for the dialect. A numbered ?N (used
+// where one value appears several times) becomes $N; a query uses either
+// kind, never both.
 func (d dialect) q(query string) string {
 	if !d.dollar {
 		return query
 	}
 	var b strings.Builder
 	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
+	for i, c := range query {
+		if c != '?' {
+			b.WriteRune(c)
 			continue
 		}
-		b.WriteRune(c)
+		if i+1 < len(query) && '0' <= query[i+1] && query[i+1] <= '9' {
+			b.WriteByte('$')
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "$%d", n)
 	}
 	return b.String()
 }
@@ -123,41 +136,57 @@ func newSQL(ctx context.Context, db *sql.DB, d dialect, opts Options) (*SQL, err
 }
 
 // migrate applies the migrations not yet recorded, each in its own
-// transaction, so a re-open is a no-op.
+// transaction, so a re-open is a no-op. It holds one connection throughout:
+// the dialect's migration lock belongs to that connection.
 func (s *SQL) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect.lockMigrations != "" {
+		if _, err := conn.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
+			return fmt.Errorf("store: waiting for the migration lock: %w", err)
+		}
+		// A lost connection drops the lock too, so an error here is harmless.
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), s.dialect.unlockMigrations) }()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: creating schema_migrations: %w", err)
 	}
 	var have int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
 		return fmt.Errorf("store: reading the schema version: %w", err)
 	}
 	if have > len(s.dialect.migrations) {
 		return fmt.Errorf("store: the database has schema version %d, newer than this livygate knows (%d)", have, len(s.dialect.migrations))
 	}
 	for v := have + 1; v <= len(s.dialect.migrations); v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		for _, stmt := range strings.Split(s.dialect.migrations[v-1], ";\n") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("store: migration %d: %w", v, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, s.dialect.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, s.opts.Now().UnixMilli()); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("store: migration %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := s.applyMigration(ctx, conn, v); err != nil {
 			return fmt.Errorf("store: migration %d: %w", v, err)
 		}
 	}
 	return nil
+}
+
+func (s *SQL) applyMigration(ctx context.Context, conn *sql.Conn, v int) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, stmt := range strings.Split(s.dialect.migrations[v-1], ";\n") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, s.opts.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // SchemaVersion is the applied schema version.
@@ -334,6 +363,10 @@ func (s *SQL) prune(ctx context.Context) error {
 	if s.opts.MaxAnonymousEvents > 0 {
 		exec(`DELETE FROM audit_events WHERE user_name = '' AND id <= (SELECT id FROM audit_events WHERE user_name = '' ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxAnonymousEvents)
 	}
+	// Logins and lockouts that have run out; they are never read again.
+	now := s.opts.Now().UnixMilli()
+	exec(`DELETE FROM ui_sessions WHERE expires_ms <= ?`, now)
+	exec(`DELETE FROM login_failures WHERE window_end_ms <= ? AND locked_until_ms <= ?`, now, now)
 	if s.opts.MaxRuns > 0 {
 		exec(`DELETE FROM sync_results WHERE run_id <= (SELECT id FROM sync_runs ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxRuns)
 		exec(`DELETE FROM sync_runs WHERE id <= (SELECT id FROM sync_runs ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.MaxRuns)

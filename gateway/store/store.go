@@ -1,8 +1,9 @@
-// Package store keeps what the admin UI shows beyond the live views: the
-// audit trail, sync runs with their per-user results (and so each user's
-// last known home state), and token mint records. The Store interface is the
-// seam: today a SQLite file (pure Go, no server), later PostgreSQL for
-// several gateway replicas, with the same portable SQL.
+// Package store keeps what the admin UI shows beyond the live views (the
+// audit trail, sync runs with their per-user results and so each user's
+// last known home state, token mint records) and what gateway replicas must
+// share (admin UI logins, failed-login counts, leases of singleton jobs).
+// The Store interface is the seam: a SQLite file (pure Go, no server) for
+// one gateway, PostgreSQL for several, with the same portable SQL.
 package store
 
 import (
@@ -19,6 +20,9 @@ import (
 // rest are synchronous and used off the proxied path.
 type Store interface {
 	audit.Sink
+	UISessions
+	LoginFailures
+	Leases
 	// RecordMint queues a record of a minted token (never the token).
 	RecordMint(MintRecord)
 	// SaveRun persists a sync run and its per-user results, and updates each
@@ -49,7 +53,7 @@ type Store interface {
 	Close() error
 }
 
-// ErrNotFound is returned for a run id that does not exist.
+// ErrNotFound is returned for a run id or a UI session that does not exist.
 var ErrNotFound = errors.New("not found")
 
 // MintRecord is one minted token, without the token itself.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,12 +10,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/livygate/livygate/gateway/audit"
-	"github.com/livygate/livygate/gateway/clocktest"
-	"github.com/livygate/livygate/gateway/provision"
-	"github.com/livygate/livygate/hdfs"
 )
 
 func quietLog() *logrus.Logger {
@@ -25,12 +20,38 @@ func quietLog() *logrus.Logger {
 	return l
 }
 
-func open(t *testing.T, opts Options) *SQL {
+// backend is a database the conformance suite runs against.
+type backend struct {
+	name string
+	// fresh makes a new, empty database and returns what opens it; tests
+	// open it more than once to see what a re-open keeps.
+	fresh func(t *testing.T) opener
+}
+
+type opener func(opts Options) (*SQL, error)
+
+func sqliteBackend() backend {
+	return backend{name: "sqlite", fresh: func(t *testing.T) opener {
+		path := filepath.Join(t.TempDir(), "sub", "livygate.db")
+		return func(opts Options) (*SQL, error) { return OpenSQLite(context.Background(), path, opts) }
+	}}
+}
+
+func TestSQLiteConformance(t *testing.T) { runConformance(t, sqliteBackend()) }
+
+// open opens a fresh database of b, closed when the test ends.
+func open(t *testing.T, b backend, opts Options) *SQL {
+	t.Helper()
+	return reopen(t, b.fresh(t), opts)
+}
+
+// reopen opens the database o opens, closed when the test ends.
+func reopen(t *testing.T, o opener, opts Options) *SQL {
 	t.Helper()
 	if opts.Log == nil {
 		opts.Log = quietLog()
 	}
-	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sub", "livygate.db"), opts)
+	s, err := o(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,47 +75,28 @@ func event(user, method, path, outcome string, at time.Time) audit.Event {
 	return audit.Event{Time: at, RequestID: "r", User: user, ClientAddr: "127.0.0.1", Method: method, Path: path, Outcome: outcome, Status: 200}
 }
 
-func TestMigrationsIdempotent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.db")
-	for i := 0; i < 3; i++ {
-		s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-		v, err := s.SchemaVersion(context.Background())
-		if err != nil || v != len(sqliteMigrations) {
-			t.Fatalf("open %d: version %d, %v", i, v, err)
-		}
-		s.Record(event("alice", "POST", "/batches", "ok", time.Now()))
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+func TestDialectRebind(t *testing.T) {
+	d := dialect{dollar: true}
+	if got := d.q("a = ? AND b IN (?,?)"); got != "a = $1 AND b IN ($2,$3)" {
+		t.Errorf("rebind: %s", got)
 	}
-	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
+	if got := d.q("a = ?2 OR b = ?12 OR c = ?2"); got != "a = $2 OR b = $12 OR c = $2" {
+		t.Errorf("numbered rebind: %s", got)
 	}
-	defer s.Close()
-	_, total, err := s.Audit(context.Background(), AuditQuery{})
-	if err != nil || total != 3 {
-		t.Fatalf("events kept across re-opens: %d, %v", total, err)
-	}
-	var n int
-	_ = s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
-	if n != len(sqliteMigrations) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(sqliteMigrations))
+	if got := sqliteDialect.q("a = ?2"); got != "a = ?2" {
+		t.Errorf("sqlite rebinds: %s", got)
 	}
 }
 
-// A database written by the version before audit events had a subject and
-// a note opens, keeps its events and stores the new fields.
+// A database written before audit events had a subject and a note (schema
+// version 1) opens, keeps its events and stores the new fields.
 func TestVersion1DatabaseMigrates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stmts := append(strings.Split(sqliteMigrations[0], ";\n"),
+	stmts := append(strings.Split(migrations[0], ";\n"),
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, 0)`,
 		`INSERT INTO audit_events (time_ms, request_id, user_name, client, method, path, session_id, proxy_user, action, outcome, reason, status)
@@ -106,14 +108,21 @@ func TestVersion1DatabaseMigrates(t *testing.T) {
 	}
 	db.Close()
 
-	s := openAt(t, path)
+	openAt := func() *SQL {
+		s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := openAt()
 	e := event("carol", "GET", "/token", "ok", time.Now())
 	e.Subject, e.Note = "bob", "token minted for bob"
 	s.Record(e)
 	if err := s.Close(); err != nil { // drains the queue
 		t.Fatal(err)
 	}
-	s = openAt(t, path)
+	s = openAt()
 	defer s.Close()
 	events, total, err := s.Audit(context.Background(), AuditQuery{})
 	if err != nil || total != 2 {
@@ -121,306 +130,5 @@ func TestVersion1DatabaseMigrates(t *testing.T) {
 	}
 	if n, o := events[0], events[1]; n.Subject != "bob" || n.Note != "token minted for bob" || o.Reason != "token minted for alice" || o.Subject != "" {
 		t.Errorf("after migrating: %+v", events)
-	}
-}
-
-func openAt(t *testing.T, path string) *SQL {
-	t.Helper()
-	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.db")
-	s, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = s.db.Exec(`INSERT INTO schema_migrations VALUES (99, 0)`)
-	s.Close()
-	if _, err := OpenSQLite(context.Background(), path, Options{Log: quietLog()}); err == nil {
-		t.Fatal("a database from a newer livygate opened")
-	}
-}
-
-func TestAuditFiltersAndPaging(t *testing.T) {
-	s := open(t, Options{})
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	for i := 0; i < 30; i++ {
-		user := []string{"alice", "bob", "carol"}[i%3]
-		outcome := "ok"
-		if i%5 == 0 {
-			outcome = "refused"
-		}
-		s.Record(event(user, "POST", "/batches", outcome, base.Add(time.Duration(i)*time.Minute)))
-		n++
-	}
-	s.Record(event("alice", "DELETE", "/batches/3", "ok", base.Add(time.Hour)))
-	n++
-	flush(t, s, uint64(n))
-	ctx := context.Background()
-	cases := []struct {
-		q     AuditQuery
-		total int
-	}{
-		{AuditQuery{}, 31},
-		{AuditQuery{User: "alice"}, 11},
-		{AuditQuery{Action: "delete batch"}, 1},
-		{AuditQuery{Action: "create batch", Outcome: "refused"}, 6},
-		{AuditQuery{From: base.Add(10 * time.Minute), To: base.Add(20 * time.Minute)}, 10},
-		{AuditQuery{User: "nobody"}, 0},
-	}
-	for _, c := range cases {
-		got, total, err := s.Audit(ctx, c.q)
-		if err != nil || total != c.total || len(got) != min(c.total, 100) {
-			t.Errorf("%+v: total %d, %d rows, %v; want %d", c.q, total, len(got), err, c.total)
-		}
-	}
-	page, total, _ := s.Audit(ctx, AuditQuery{Limit: 10, Offset: 10})
-	if total != 31 || len(page) != 10 || !page[0].Time.Equal(base.Add(20*time.Minute)) {
-		t.Errorf("page 2: total %d, %d rows, first %v", total, len(page), page[0].Time)
-	}
-	last, _ := s.LastActivity(ctx, []string{"alice", "bob", "nobody"})
-	if !last["alice"].Equal(base.Add(time.Hour)) || !last["bob"].Equal(base.Add(28*time.Minute)) || len(last) != 2 {
-		t.Errorf("last activity: %v", last)
-	}
-}
-
-func TestRetentionByAgeAndCount(t *testing.T) {
-	c := clocktest.New(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC))
-	s := open(t, Options{MaxAge: 48 * time.Hour, MaxEvents: 5, MaxRuns: 2, Now: c.Now})
-	ctx := context.Background()
-	for i := 0; i < 10; i++ { // 10 old events: 9..0 days ago
-		s.Record(event("u", "POST", "/batches", "ok", c.Now().Add(-time.Duration(i)*24*time.Hour)))
-	}
-	flush(t, s, 10)
-	if err := s.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, total, _ := s.Audit(ctx, AuditQuery{})
-	if total != 3 { // today, 1 and 2 days ago (the cutoff is inclusive)
-		t.Errorf("after age retention: %d events, want 3", total)
-	}
-	for i := 0; i < 10; i++ {
-		s.Record(event("u", "POST", "/batches", "ok", c.Now()))
-	}
-	flush(t, s, 20)
-	_ = s.Prune(ctx)
-	got, total, _ := s.Audit(ctx, AuditQuery{})
-	if total != 5 || got[0].ID != 20 {
-		t.Errorf("after count retention: %d events (newest id %d), want the newest 5", total, got[0].ID)
-	}
-	for i := 0; i < 4; i++ {
-		if _, err := s.SaveRun(ctx, &provision.Run{Started: c.Now(), Finished: c.Now()}, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = s.Prune(ctx)
-	runs, _ := s.Runs(ctx, 10, 0)
-	if len(runs) != 2 {
-		t.Errorf("runs kept: %d, want 2", len(runs))
-	}
-	c.Add(72 * time.Hour)
-	_ = s.Prune(ctx)
-	runs, _ = s.Runs(ctx, 10, 0)
-	if len(runs) != 0 {
-		t.Errorf("old runs kept: %d", len(runs))
-	}
-}
-
-func TestQueueFullDropsAndNeverBlocks(t *testing.T) {
-	log, hook := test.NewNullLogger()
-	release := make(chan struct{})
-	entered := make(chan struct{}, 1)
-	s := open(t, Options{QueueSize: 4, ReportEvery: 20 * time.Millisecond, Log: log})
-	s.beforeWrite = func() {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	// Restart the writer's view of the hook: the field is read per batch.
-	s.Record(event("u", "POST", "/batches", "ok", time.Now()))
-	<-entered // the writer holds one event and is stuck
-	start := time.Now()
-	for i := 0; i < 100; i++ {
-		s.Record(event("u", "POST", "/batches", "ok", time.Now()))
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("Record blocked for %s with a stuck writer", d)
-	}
-	if st := s.Stats(); st.Dropped != 96 || st.Queued != 4 {
-		t.Fatalf("stats with a stuck writer: %+v, want 96 dropped, 4 queued", st)
-	}
-	close(release)
-	flush(t, s, 101)
-	time.Sleep(100 * time.Millisecond)
-	warned := 0
-	for _, e := range hook.AllEntries() {
-		if e.Level == logrus.WarnLevel {
-			warned++
-			if e.Data["dropped"] != uint64(96) {
-				t.Errorf("drop report: %v", e.Data)
-			}
-		}
-	}
-	if warned != 1 {
-		t.Errorf("%d drop warnings, want exactly 1 for one interval", warned)
-	}
-	_, total, _ := s.Audit(context.Background(), AuditQuery{})
-	if total != 5 {
-		t.Errorf("%d events stored, want 5", total)
-	}
-}
-
-func TestCloseDrains(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.db")
-	s, err := OpenSQLite(context.Background(), path, Options{QueueSize: 5000, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3000; i++ {
-		s.Record(event(fmt.Sprint("u", i), "POST", "/batches", "ok", time.Now()))
-	}
-	s.RecordMint(MintRecord{JTI: "j1", User: "alice", Kid: "k1", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.Dropped != 0 {
-		t.Fatalf("dropped %d", st.Dropped)
-	}
-	s, err = OpenSQLite(context.Background(), path, Options{Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, total, _ := s.Audit(context.Background(), AuditQuery{})
-	mints, _ := s.Mints(context.Background(), 10)
-	if total != 3000 || len(mints) != 1 || mints[0].Kid != "k1" {
-		t.Errorf("after Close: %d events, mints %+v", total, mints)
-	}
-}
-
-func TestSaveRunAndHomes(t *testing.T) {
-	s := open(t, Options{})
-	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	run := &provision.Run{Started: t0, Finished: t0.Add(time.Second), Users: 4,
-		Summary: map[hdfs.Action]int{hdfs.ActionCreated: 1, hdfs.ActionDrift: 1, hdfs.ActionRefused: 1, hdfs.ActionUnchanged: 1},
-		Results: []hdfs.Result{
-			{User: "alice", Path: "/user/alice", Action: hdfs.ActionCreated},
-			{User: "bob", Path: "/user/bob", Action: hdfs.ActionDrift, Detail: "mode 0777, want 0750"},
-			{User: "Bad Name", Action: hdfs.ActionRefused, Detail: "not a safe name"},
-			{User: "carol", Path: "/user/carol", Action: hdfs.ActionUnchanged},
-		}, Orphans: []string{"/user/old"}}
-	id, err := s.SaveRun(ctx, run, "timer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.Run(ctx, id)
-	if err != nil || len(d.Results) != 4 || d.Summary["drift"] != 1 || d.Trigger != "timer" || d.Orphans[0] != "/user/old" {
-		t.Fatalf("run back: %+v, %v", d, err)
-	}
-	if _, err := s.Run(ctx, id+100); err != ErrNotFound {
-		t.Errorf("missing run: %v", err)
-	}
-	homes, _ := s.Homes(ctx, []string{"alice", "bob", "Bad Name", "dave"})
-	want := map[string]string{"alice": HomeOK, "bob": HomeDrift, "Bad Name": HomeRefused}
-	if len(homes) != 3 {
-		t.Errorf("homes: %v", homes)
-	}
-	for u, st := range want {
-		if homes[u].State != st {
-			t.Errorf("%s: %q, want %q", u, homes[u].State, st)
-		}
-	}
-	// A later dry run updates the state: bob's home is gone.
-	dry := &provision.Run{Started: t0.Add(time.Hour), Finished: t0.Add(time.Hour), DryRun: true,
-		Results: []hdfs.Result{{User: "bob", Path: "/user/bob", Action: hdfs.ActionWouldCreate}}}
-	if _, err := s.SaveRun(ctx, dry, "admin:carol"); err != nil {
-		t.Fatal(err)
-	}
-	all, _ := s.Homes(ctx, nil)
-	if all["bob"].State != HomeMissing || len(all) != 4 {
-		t.Errorf("after dry run: %v", all)
-	}
-	runs, _ := s.Runs(ctx, 10, 0)
-	if len(runs) != 2 || !runs[0].DryRun {
-		t.Errorf("runs: %+v", runs)
-	}
-}
-
-func TestCreatedAt(t *testing.T) {
-	s := open(t, Options{})
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	e := event("alice", "POST", "/batches", "ok", t0)
-	e.SessionID = "7"
-	s.Record(e)
-	e.Time = t0.Add(time.Hour) // Livy restarted and reused the id
-	s.Record(e)
-	e.Path, e.SessionID = "/sessions", "8"
-	s.Record(e)
-	flush(t, s, 3)
-	got, err := s.CreatedAt(context.Background(), "batches", []string{"7", "8"})
-	if err != nil || len(got) != 1 || !got["7"].Equal(t0.Add(time.Hour)) {
-		t.Errorf("created at: %v, %v", got, err)
-	}
-}
-
-func TestDialectRebind(t *testing.T) {
-	d := dialect{dollar: true}
-	if got := d.q("a = ? AND b IN (?,?)"); got != "a = $1 AND b IN ($2,$3)" {
-		t.Errorf("rebind: %s", got)
-	}
-}
-
-// Issue 11, item 13: refusals without an identity cannot push
-// authenticated users' events out, in retention or in the write queue.
-func TestAnonymousEventsDisplaceNothing(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, Options{MaxEvents: 5, MaxAnonymousEvents: 3, Now: time.Now})
-	for i := 0; i < 5; i++ {
-		s.Record(event("alice", "POST", "/batches", "ok", time.Now()))
-	}
-	for i := 0; i < 50; i++ {
-		s.Record(event("", "GET", "/sessions", "refused", time.Now()))
-	}
-	flush(t, s, 55)
-	if err := s.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, n, _ := s.Audit(ctx, AuditQuery{User: "alice"}); n != 5 {
-		t.Errorf("alice's events kept: %d, want 5", n)
-	}
-	if _, n, _ := s.Audit(ctx, AuditQuery{}); n != 8 {
-		t.Errorf("events kept: %d, want 5 + 3 anonymous", n)
-	}
-
-	q := open(t, Options{QueueSize: 8})
-	release, entered := make(chan struct{}), make(chan struct{}, 1)
-	q.beforeWrite = func() {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	q.Record(event("bob", "POST", "/batches", "ok", time.Now()))
-	<-entered // the writer is stuck
-	for i := 0; i < 100; i++ {
-		q.Record(event("", "GET", "/sessions", "refused", time.Now()))
-	}
-	for i := 0; i < 4; i++ {
-		q.Record(event("bob", "POST", "/batches", "ok", time.Now()))
-	}
-	close(release)
-	flush(t, q, 105)
-	if _, n, _ := q.Audit(ctx, AuditQuery{User: "bob"}); n != 5 {
-		t.Errorf("bob's events stored: %d, want 5 (anonymous ones took the queue)", n)
 	}
 }

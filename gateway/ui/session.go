@@ -41,6 +41,9 @@ type sessions struct {
 	// key signs the CSRF tokens of Basic-authenticated admins, who have no
 	// session; it lives as long as the process.
 	key []byte
+	// shared, when set, keeps logins where every replica finds them; the
+	// map then holds only those made while it could not answer.
+	shared *sharedSessions
 }
 
 func newSessions(ttl time.Duration, now func() time.Time) *sessions {
@@ -57,6 +60,12 @@ func randomToken() string {
 }
 
 func (s *sessions) create(id auth.Identity) (string, *session) {
+	id.Groups = append([]string(nil), id.Groups...)
+	sid := randomToken()
+	sess := &session{identity: id, csrf: randomToken(), expires: s.now().Add(s.ttl)}
+	if s.shared.put(sid, sess) {
+		return sid, sess
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -74,14 +83,18 @@ func (s *sessions) create(id auth.Identity) (string, *session) {
 		}
 		delete(s.m, oldest)
 	}
-	id.Groups = append([]string(nil), id.Groups...)
-	sid := randomToken()
-	sess := &session{identity: id, csrf: randomToken(), expires: now.Add(s.ttl)}
 	s.m[sid] = sess
 	return sid, sess
 }
 
 func (s *sessions) get(sid string) *session {
+	if sess := s.getLocal(sid); sess != nil {
+		return sess
+	}
+	return s.shared.get(sid, s.now())
+}
+
+func (s *sessions) getLocal(sid string) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.m[sid]
@@ -96,6 +109,7 @@ func (s *sessions) get(sid string) *session {
 }
 
 func (s *sessions) delete(sid string) {
+	s.shared.delete(sid)
 	s.mu.Lock()
 	delete(s.m, sid)
 	s.mu.Unlock()

@@ -99,6 +99,9 @@ type Options struct {
 	Reaper Reaper
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
+	// Sessions, when set, keeps logins where every gateway replica finds
+	// them (the store); nil keeps them in this process's memory.
+	Sessions store.UISessions
 	// Secure marks cookies Secure (the gateway serves TLS).
 	Secure bool
 	// SyncTimeout bounds a sync started from the UI.
@@ -145,6 +148,9 @@ func New(opts Options) (*UI, error) {
 		livy:     &livyCache{livy: opts.Livy, ttl: 5 * time.Second, now: opts.Now},
 		probes:   &probeCache{probes: opts.Probes, ttl: 10 * time.Second, timeout: 2 * time.Second, now: opts.Now},
 		sync:     &syncState{},
+	}
+	if opts.Sessions != nil {
+		u.sessions.shared = &sharedSessions{store: opts.Sessions, log: opts.Log}
 	}
 	u.routes()
 	return u, nil
