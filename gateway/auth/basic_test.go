@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/livygate/livygate/gateway/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/livygate/livygate/gateway/clocktest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 )
 
 // fakeVerifier is a PasswordVerifier with a fixed user table that counts
@@ -128,7 +130,7 @@ func newTestBasic(t *testing.T, cfg Config, v PasswordVerifier, c *clocktest.Clo
 	if err != nil {
 		t.Fatalf("NewBasic: %v", err)
 	}
-	b.Log = discardLogger()
+	b.Log = logtest.Discard()
 	return b
 }
 

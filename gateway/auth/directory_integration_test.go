@@ -22,14 +22,9 @@ import (
 
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/ldap/ldaptest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/secrets"
 )
-
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
-}
 
 // hookLogger records log entries.
 type hookLogger struct {
@@ -39,7 +34,7 @@ type hookLogger struct {
 }
 
 func newHookLogger() *hookLogger {
-	h := &hookLogger{Logger: quietLogger()}
+	h := &hookLogger{Logger: logtest.Discard()}
 	h.AddHook(h)
 	return h
 }
@@ -105,7 +100,7 @@ func (p *tcpProxy) URL() string { return "ldap://" + p.ln.Addr().String() }
 func newVerifier(t testing.TB, cfg auth.LDAPConfig, log logrus.FieldLogger) *auth.Directory {
 	t.Helper()
 	if log == nil {
-		log = quietLogger()
+		log = logtest.Discard()
 	}
 	v, err := auth.OpenDirectory(cfg, log)
 	if err != nil {
@@ -297,7 +292,7 @@ func TestLDAPIntegrationBasic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Log = quietLogger()
+	b.Log = logtest.Discard()
 
 	// Carol is an admin, Alice is not.
 	carol, err := b.Authenticate(ctx, basicReq(ldaptest.Carol, srv.Passwords[ldaptest.Carol]))
@@ -398,7 +393,7 @@ func TestLDAPIntegrationStartTLSOnPlainServer(t *testing.T) {
 
 	// And without StartTLS or allow_insecure the config is refused up front.
 	cfg.StartTLS = false
-	if _, err := auth.OpenDirectory(cfg, quietLogger()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
+	if _, err := auth.OpenDirectory(cfg, logtest.Discard()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
 		t.Fatalf("plain ldap:// without allow_insecure: err = %v", err)
 	}
 }
@@ -461,7 +456,7 @@ func TestLDAPIntegrationServerDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Log = quietLogger()
+	b.Log = logtest.Discard()
 
 	srv.Stop()
 	for _, c := range []struct{ user, password string }{

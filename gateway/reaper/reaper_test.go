@@ -2,7 +2,6 @@ package reaper
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/clocktest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/jupyterhub/hubtest"
 	"github.com/livygate/livygate/livy"
@@ -58,8 +56,7 @@ func newRig(t testing.TB, cfg Config) *rig {
 	}
 	hc.Retries = 0
 	clk := clocktest.New(t0)
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log := logtest.Discard()
 	s := &sink{}
 	deps := Deps{Livy: livyClient(t, fake.URL()), Audit: s, Log: log, Now: clk.Now}
 	if cfg.OrphanAfter > 0 {

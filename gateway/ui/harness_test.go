@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/server"
 	"github.com/livygate/livygate/gateway/store"
@@ -118,8 +117,7 @@ type option func(*ui.Options)
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log := logtest.Discard()
 	h := &harness{t: t, livy: livytest.New(), audit: &recorder{}, runs: make(chan *provision.Run, 10),
 		sync: &syncer{calls: make(chan bool, 10)}}
 	t.Cleanup(h.livy.Close)
