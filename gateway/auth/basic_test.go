@@ -458,9 +458,7 @@ func TestBasicConcurrent(t *testing.T) {
 	b := newTestBasic(t, testAuthConfig(), v, newClock())
 	var wg sync.WaitGroup
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range 200 {
 				user, pw := "alice", "alice-pw"
 				if (i+j)%7 == 0 {
@@ -468,7 +466,7 @@ func TestBasicConcurrent(t *testing.T) {
 				}
 				_, _ = b.Authenticate(context.Background(), basicRequest(user, pw, fmt.Sprintf("192.0.2.%d:1", i)))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -75,9 +75,7 @@ func startProxy(t testing.TB, target string) *tcpProxy {
 				return
 			}
 			p.conns.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer c.Close()
 				up, err := net.Dial("tcp", target)
 				if err != nil {
@@ -88,7 +86,7 @@ func startProxy(t testing.TB, target string) *tcpProxy {
 				go func() { io.Copy(up, c); done <- struct{}{} }()
 				go func() { io.Copy(c, up); done <- struct{}{} }()
 				<-done
-			}()
+			})
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
@@ -352,9 +350,7 @@ func TestLDAPIntegrationConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			users := []string{ldaptest.Alice, ldaptest.Bob, ldaptest.Carol, ldaptest.Dave}
 			u := users[i%len(users)]
 			for range 5 {
@@ -368,7 +364,7 @@ func TestLDAPIntegrationConcurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

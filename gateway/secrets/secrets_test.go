@@ -667,9 +667,7 @@ func TestMasksConcurrent(t *testing.T) {
 	r, _, c := newTestResolver(t)
 	var wg sync.WaitGroup
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range 200 {
 				if j%50 == 0 {
 					c.Add(10 * time.Second)
@@ -685,7 +683,7 @@ func TestMasksConcurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
