@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/livy/livytest"
 )
@@ -33,8 +31,7 @@ func TestWiring(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log := logtest.Discard()
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +85,7 @@ func TestStoreOffMeansNoUI(t *testing.T) {
 	cfg.Auth.LDAP.AllowInsecure = true
 	cfg.Auth.LDAP.UserBaseDN = "ou=people,dc=x"
 	cfg.Store.Path, cfg.UI.Enabled = "", false
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log := logtest.Discard()
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)

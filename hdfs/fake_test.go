@@ -101,95 +101,96 @@ func (f *fakeFS) leave() {
 	f.mu.Unlock()
 }
 
-func (f *fakeFS) ReadDir(dir string) ([]os.FileInfo, error) {
-	err := f.enter("readdir", dir)
+// call records a call and, unless an error is injected for it, runs do
+// with the lock held.
+func (f *fakeFS) call(op, name string, do func() error) error {
+	err := f.enter(op, name)
 	defer f.leave()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e, ok := f.entries[dir]
+	return do()
+}
+
+// entry is name's entry, or op's "does not exist" error. f.mu is held.
+func (f *fakeFS) entry(op, name string) (*fakeEntry, error) {
+	e, ok := f.entries[name]
 	if !ok {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: os.ErrNotExist}
+		return nil, &os.PathError{Op: op, Path: name, Err: os.ErrNotExist}
 	}
-	if !e.dir {
-		return nil, &os.PathError{Op: "readdir", Path: dir, Err: errors.New("the file is not a directory")}
-	}
+	return e, nil
+}
+
+func (f *fakeFS) ReadDir(dir string) ([]os.FileInfo, error) {
 	var out []os.FileInfo
-	for p, e := range f.entries {
-		if p != "/" && path.Dir(p) == dir {
-			out = append(out, fakeInfo{name: path.Base(p), e: *e})
+	err := f.call("readdir", dir, func() error {
+		e, err := f.entry("open", dir)
+		if err != nil {
+			return err
 		}
+		if !e.dir {
+			return &os.PathError{Op: "readdir", Path: dir, Err: errors.New("the file is not a directory")}
+		}
+		for p, e := range f.entries {
+			if p != "/" && path.Dir(p) == dir {
+				out = append(out, fakeInfo{name: path.Base(p), e: *e})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, nil
 }
 
 func (f *fakeFS) Stat(name string) (os.FileInfo, error) {
-	err := f.enter("stat", name)
-	defer f.leave()
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.entries[name]
-	if !ok {
-		return nil, &os.PathError{Op: "stat", Path: name, Err: os.ErrNotExist}
-	}
-	return fakeInfo{name: path.Base(name), e: *e}, nil
+	var info os.FileInfo
+	err := f.call("stat", name, func() error {
+		e, err := f.entry("stat", name)
+		if err == nil {
+			info = fakeInfo{name: path.Base(name), e: *e}
+		}
+		return err
+	})
+	return info, err
 }
 
 func (f *fakeFS) Mkdir(name string, perm os.FileMode) error {
-	err := f.enter("mkdir", name)
-	defer f.leave()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.entries[name]; ok {
-		return &os.PathError{Op: "mkdir", Path: name, Err: os.ErrExist}
-	}
-	parent, ok := f.entries[path.Dir(name)]
-	if !ok || !parent.dir {
-		return &os.PathError{Op: "mkdir", Path: name, Err: os.ErrNotExist}
-	}
-	f.entries[name] = &fakeEntry{dir: true, owner: f.self, group: parent.group, mode: perm &^ f.umask}
-	return nil
+	return f.call("mkdir", name, func() error {
+		if _, ok := f.entries[name]; ok {
+			return &os.PathError{Op: "mkdir", Path: name, Err: os.ErrExist}
+		}
+		parent, ok := f.entries[path.Dir(name)]
+		if !ok || !parent.dir {
+			return &os.PathError{Op: "mkdir", Path: name, Err: os.ErrNotExist}
+		}
+		f.entries[name] = &fakeEntry{dir: true, owner: f.self, group: parent.group, mode: perm &^ f.umask}
+		return nil
+	})
 }
 
 func (f *fakeFS) Chown(name, user, group string) error {
-	err := f.enter("chown", name)
-	defer f.leave()
-	if err != nil {
+	return f.call("chown", name, func() error {
+		e, err := f.entry("chown", name)
+		if err == nil {
+			e.owner, e.group = user, group
+		}
 		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.entries[name]
-	if !ok {
-		return &os.PathError{Op: "chown", Path: name, Err: os.ErrNotExist}
-	}
-	e.owner, e.group = user, group
-	return nil
+	})
 }
 
 func (f *fakeFS) Chmod(name string, perm os.FileMode) error {
-	err := f.enter("chmod", name)
-	defer f.leave()
-	if err != nil {
+	return f.call("chmod", name, func() error {
+		e, err := f.entry("chmod", name)
+		if err == nil {
+			e.mode = perm
+		}
 		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.entries[name]
-	if !ok {
-		return &os.PathError{Op: "chmod", Path: name, Err: os.ErrNotExist}
-	}
-	e.mode = perm
-	return nil
+	})
 }
 
 // fakeInfo is the os.FileInfo of fakeFS; like colinmarc's it has Owner and

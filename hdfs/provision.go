@@ -360,9 +360,7 @@ func runJobs(ctx context.Context, fs FS, jobs []job, o Options, baseGroup string
 		return j, true
 	}
 	for w := 0; w < nWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				j, ok := take()
 				if !ok {
@@ -384,7 +382,7 @@ func runJobs(ctx context.Context, fs FS, jobs []job, o Options, baseGroup string
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if stopErr == nil {

@@ -118,34 +118,11 @@ func plainPath(path string) bool {
 }
 
 // Session holds the fields of a Livy session or batch object the gateway
-// reads. Answers are otherwise passed on as Livy wrote them.
+// reads: the Brief ones and the conf. Answers are otherwise passed on as
+// Livy wrote them.
 type Session struct {
-	ID        int               `json:"id"`
-	Name      *string           `json:"name"`
-	Owner     *string           `json:"owner"`
-	ProxyUser *string           `json:"proxyUser"`
-	State     string            `json:"state"`
-	Conf      map[string]string `json:"conf"`
-}
-
-// User is the user the session runs as: its proxyUser, which the gateway
-// always sets, else Livy's owner.
-func (s *Session) User() string {
-	if s.ProxyUser != nil && *s.ProxyUser != "" {
-		return *s.ProxyUser
-	}
-	if s.Owner != nil {
-		return *s.Owner
-	}
-	return ""
-}
-
-// SessionName is the session's name, or "".
-func (s *Session) SessionName() string {
-	if s.Name == nil {
-		return ""
-	}
-	return *s.Name
+	Brief
+	Conf map[string]string `json:"conf"`
 }
 
 // ErrorBody is Livy's error answer: {"msg": "..."}.

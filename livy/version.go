@@ -79,9 +79,16 @@ type Brief struct {
 	State     string  `json:"state"`
 }
 
-// User is the user the session runs as (see Session.User).
+// User is the user the session runs as: its proxyUser, which the gateway
+// always sets, else Livy's owner.
 func (b *Brief) User() string {
-	return (&Session{Owner: b.Owner, ProxyUser: b.ProxyUser}).User()
+	if b.ProxyUser != nil && *b.ProxyUser != "" {
+		return *b.ProxyUser
+	}
+	if b.Owner != nil {
+		return *b.Owner
+	}
+	return ""
 }
 
 // SessionName is the session's name, or "".

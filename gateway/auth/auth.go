@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/livygate/livygate/gateway/ldap"
 )
 
 // Identity is a verified caller. It is only ever built by an Authenticator,
@@ -48,7 +50,8 @@ var (
 	// ErrNoCredentials: the request carries nothing this authenticator reads.
 	ErrNoCredentials = errors.New("no credentials")
 	// ErrBadCredentials: credentials were presented and are wrong. Maps to 401.
-	ErrBadCredentials = errors.New("invalid credentials")
+	// It is the directory's own sentinel, so a *BadPasswordError is one.
+	ErrBadCredentials = ldap.ErrBadCredentials
 	// ErrUnavailable: the identity backend cannot answer. Maps to 503, never 401,
 	// so an outage is not mistaken for a wrong password.
 	ErrUnavailable = errors.New("authentication backend unavailable")
@@ -62,16 +65,7 @@ type LockedError struct {
 // BadPasswordError is a wrong password for an entry the directory found:
 // the failure counts against that entry, whatever spelling of the name
 // found it.
-type BadPasswordError struct {
-	Entry string // the entry's DN
-	Name  string // its canonical user name
-}
-
-func (e *BadPasswordError) Error() string {
-	return fmt.Sprintf("%v: wrong password for %q", ErrBadCredentials, e.Name)
-}
-
-func (e *BadPasswordError) Unwrap() error { return ErrBadCredentials }
+type BadPasswordError = ldap.BadPasswordError
 
 // EntryVerifier is a PasswordVerifier that finds the directory entry before
 // it tries the password, and lets the caller refuse the entry first (a

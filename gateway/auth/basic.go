@@ -234,15 +234,25 @@ func checkCredentials(user, password string) error {
 // CheckUsername refuses a user name that is empty (or only spaces), longer
 // than MaxUsernameBytes, not valid UTF-8, or holds a control character.
 func CheckUsername(user string) error {
-	switch {
-	case strings.TrimSpace(user) == "":
+	if strings.TrimSpace(user) == "" {
 		return fmt.Errorf("%w: empty user name", ErrBadCredentials)
-	case len(user) > MaxUsernameBytes:
-		return fmt.Errorf("%w: user name longer than %d bytes", ErrBadCredentials, MaxUsernameBytes)
-	case !utf8.ValidString(user):
-		return fmt.Errorf("%w: user name is not valid UTF-8", ErrBadCredentials)
-	case strings.IndexFunc(user, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: user name contains a control character", ErrBadCredentials)
+	}
+	if err := CheckText("user name", user, MaxUsernameBytes); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadCredentials, err)
+	}
+	return nil
+}
+
+// CheckText refuses a text from a client that is longer than max bytes,
+// not valid UTF-8, or holds a control character; name says what it is.
+func CheckText(name, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("%s is longer than %d bytes", name, max)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8", name)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return fmt.Errorf("%s contains a control character", name)
 	}
 	return nil
 }

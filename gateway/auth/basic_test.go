@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/livygate/livygate/gateway/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/livygate/livygate/gateway/clocktest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 )
 
 // fakeVerifier is a PasswordVerifier with a fixed user table that counts
@@ -128,7 +130,7 @@ func newTestBasic(t *testing.T, cfg Config, v PasswordVerifier, c *clocktest.Clo
 	if err != nil {
 		t.Fatalf("NewBasic: %v", err)
 	}
-	b.Log = discardLogger()
+	b.Log = logtest.Discard()
 	return b
 }
 
@@ -456,9 +458,7 @@ func TestBasicConcurrent(t *testing.T) {
 	b := newTestBasic(t, testAuthConfig(), v, newClock())
 	var wg sync.WaitGroup
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range 200 {
 				user, pw := "alice", "alice-pw"
 				if (i+j)%7 == 0 {
@@ -466,7 +466,7 @@ func TestBasicConcurrent(t *testing.T) {
 				}
 				_, _ = b.Authenticate(context.Background(), basicRequest(user, pw, fmt.Sprintf("192.0.2.%d:1", i)))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

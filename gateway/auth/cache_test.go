@@ -153,16 +153,14 @@ func TestCredentialCacheConcurrent(t *testing.T) {
 	now := time.Now()
 	var wg sync.WaitGroup
 	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 2000 {
 				u := fmt.Sprint("u", (g*31+i)%120)
 				if c.Get(u, "pw", now) == nil {
 					c.Put(u, "pw", &Identity{User: u, Groups: []string{"g"}}, now)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if c.Len() > 50 {

@@ -61,7 +61,7 @@ func identity(e *ldap.Entry, err error) (*Identity, error) {
 
 // classify gives a directory error auth's meaning, keeping its message.
 func classify(err error) error {
-	var bad *ldap.BadPasswordError
+	var bad *BadPasswordError
 	switch {
 	case errors.As(err, &bad):
 		return &BadPasswordError{Entry: bad.Entry, Name: bad.Name}

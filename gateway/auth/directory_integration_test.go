@@ -22,14 +22,9 @@ import (
 
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/ldap/ldaptest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/secrets"
 )
-
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
-}
 
 // hookLogger records log entries.
 type hookLogger struct {
@@ -39,7 +34,7 @@ type hookLogger struct {
 }
 
 func newHookLogger() *hookLogger {
-	h := &hookLogger{Logger: quietLogger()}
+	h := &hookLogger{Logger: logtest.Discard()}
 	h.AddHook(h)
 	return h
 }
@@ -80,9 +75,7 @@ func startProxy(t testing.TB, target string) *tcpProxy {
 				return
 			}
 			p.conns.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer c.Close()
 				up, err := net.Dial("tcp", target)
 				if err != nil {
@@ -93,7 +86,7 @@ func startProxy(t testing.TB, target string) *tcpProxy {
 				go func() { io.Copy(up, c); done <- struct{}{} }()
 				go func() { io.Copy(c, up); done <- struct{}{} }()
 				<-done
-			}()
+			})
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
@@ -105,7 +98,7 @@ func (p *tcpProxy) URL() string { return "ldap://" + p.ln.Addr().String() }
 func newVerifier(t testing.TB, cfg auth.LDAPConfig, log logrus.FieldLogger) *auth.Directory {
 	t.Helper()
 	if log == nil {
-		log = quietLogger()
+		log = logtest.Discard()
 	}
 	v, err := auth.OpenDirectory(cfg, log)
 	if err != nil {
@@ -297,7 +290,7 @@ func TestLDAPIntegrationBasic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Log = quietLogger()
+	b.Log = logtest.Discard()
 
 	// Carol is an admin, Alice is not.
 	carol, err := b.Authenticate(ctx, basicReq(ldaptest.Carol, srv.Passwords[ldaptest.Carol]))
@@ -357,9 +350,7 @@ func TestLDAPIntegrationConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			users := []string{ldaptest.Alice, ldaptest.Bob, ldaptest.Carol, ldaptest.Dave}
 			u := users[i%len(users)]
 			for range 5 {
@@ -373,7 +364,7 @@ func TestLDAPIntegrationConcurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -398,7 +389,7 @@ func TestLDAPIntegrationStartTLSOnPlainServer(t *testing.T) {
 
 	// And without StartTLS or allow_insecure the config is refused up front.
 	cfg.StartTLS = false
-	if _, err := auth.OpenDirectory(cfg, quietLogger()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
+	if _, err := auth.OpenDirectory(cfg, logtest.Discard()); err == nil || !strings.Contains(err.Error(), "allow_insecure") {
 		t.Fatalf("plain ldap:// without allow_insecure: err = %v", err)
 	}
 }
@@ -461,7 +452,7 @@ func TestLDAPIntegrationServerDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Log = quietLogger()
+	b.Log = logtest.Discard()
 
 	srv.Stop()
 	for _, c := range []struct{ user, password string }{

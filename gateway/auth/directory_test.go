@@ -3,21 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/ldap"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/secrets"
 )
-
-func discardLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
-}
 
 // testDirectoryConfig is a valid plain-LDAP configuration whose server is
 // not there (port 1).
@@ -54,7 +46,7 @@ func TestLDAPConfigBindPassword(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
 				}
-				if _, err := OpenDirectory(cfg, discardLogger()); err != nil {
+				if _, err := OpenDirectory(cfg, logtest.Discard()); err != nil {
 					t.Fatalf("OpenDirectory after Validate passed: %v", err)
 				}
 				return
@@ -72,7 +64,7 @@ func TestLDAPConfigBindPassword(t *testing.T) {
 // Names auth refuses never reach the directory: the server in the config
 // does not exist, so reaching it would be ErrUnavailable.
 func TestDirectoryRefusesBadNamesUpFront(t *testing.T) {
-	d, err := OpenDirectory(testDirectoryConfig(t), discardLogger())
+	d, err := OpenDirectory(testDirectoryConfig(t), logtest.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

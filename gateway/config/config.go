@@ -42,6 +42,27 @@ type Config struct {
 	Reaper     reaper.Config    `yaml:"reaper"`
 }
 
+// Default returns the configuration used where the file is silent: every
+// section's own defaults.
+func Default() Config {
+	return Config{
+		Listen:     server.Default(),
+		Livy:       proxy.Default(),
+		Auth:       auth.Default(),
+		Policy:     policy.Default(),
+		JupyterHub: JupyterHub{Config: jupyterhub.Default()},
+		HDFS:       hdfs.Default(),
+		Sync:       provision.Default(),
+		Tokens:     token.Default(),
+		Secrets:    secrets.Default(),
+		Log:        logging.Default(),
+		UI:         ui.Default(),
+		Store:      store.Default(),
+		Limits:     limits.Default(),
+		Reaper:     reaper.Default(),
+	}
+}
+
 // JupyterHub is the jupyterhub: section: where the Hub is, and the service
 // token (scopes list:users and read:users) the gateway acts with for the
 // sync, the reaper and the admin UI. Enabled when URL is set.

@@ -15,45 +15,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/livygate/livygate/gateway/auth"
-	"github.com/livygate/livygate/gateway/limits"
-	"github.com/livygate/livygate/gateway/logging"
-	"github.com/livygate/livygate/gateway/policy"
-	"github.com/livygate/livygate/gateway/provision"
-	"github.com/livygate/livygate/gateway/proxy"
-	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/secrets"
-	"github.com/livygate/livygate/gateway/server"
-	"github.com/livygate/livygate/gateway/store"
-	"github.com/livygate/livygate/gateway/token"
-	"github.com/livygate/livygate/gateway/ui"
-	"github.com/livygate/livygate/hdfs"
-	"github.com/livygate/livygate/jupyterhub"
 )
 
 // EnvPrefix starts every environment override.
 const EnvPrefix = secrets.ConfigEnvPrefix
-
-// Default returns the configuration used where the file is silent: every
-// section's own defaults.
-func Default() Config {
-	return Config{
-		Listen:     server.Default(),
-		Livy:       proxy.Default(),
-		Auth:       auth.Default(),
-		Policy:     policy.Default(),
-		JupyterHub: JupyterHub{Config: jupyterhub.Default()},
-		HDFS:       hdfs.Default(),
-		Sync:       provision.Default(),
-		Tokens:     token.Default(),
-		Secrets:    secrets.Default(),
-		Log:        logging.Default(),
-		UI:         ui.Default(),
-		Store:      store.Default(),
-		Limits:     limits.Default(),
-		Reaper:     reaper.Default(),
-	}
-}
 
 // Load reads the YAML file at path over the defaults, then applies LIVYGATE_*
 // environment overrides from environ (os.Environ() in production). It does not

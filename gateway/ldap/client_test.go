@@ -24,14 +24,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/sirupsen/logrus"
-)
 
-func discardLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
-}
+	"github.com/livygate/livygate/gateway/logging/logtest"
+)
 
 // testLDAPConfig is a valid plain-LDAP configuration for unit tests.
 func testLDAPConfig(t *testing.T) Config {
@@ -264,7 +259,7 @@ func TestGroupSearchFilter(t *testing.T) {
 }
 
 func TestGroupsFromDNs(t *testing.T) {
-	l := &Client{settings: settings{memberAttr: "memberOf"}, log: discardLogger()}
+	l := &Client{settings: settings{memberAttr: "memberOf"}, log: logtest.Discard()}
 	got := l.groupsFromDNs([]string{
 		"cn=analysts,ou=groups,dc=livygate,dc=test",
 		"CN=livygate-admins,OU=Groups,DC=example,DC=com",
@@ -393,7 +388,7 @@ func TestVerifyUnavailable(t *testing.T) {
 			if tt.timeout > 0 {
 				cfg.Timeout = tt.timeout
 			}
-			l, err := New(cfg, "service-secret", discardLogger())
+			l, err := New(cfg, "service-secret", logtest.Discard())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -424,7 +419,7 @@ func TestVerifyRefusesBeforeConnecting(t *testing.T) {
 	addr, accepted := silentServer(t)
 	cfg := testLDAPConfig(t)
 	cfg.URL = "ldap://" + addr
-	l, err := New(cfg, "service-secret", discardLogger())
+	l, err := New(cfg, "service-secret", logtest.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

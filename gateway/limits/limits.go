@@ -319,46 +319,23 @@ func describe(f field) string {
 }
 
 func (l *Limiter) checkSizes(lim *resolved, req map[string]json.RawMessage, conf map[string]string) error {
-	mems := []struct {
+	type check struct {
 		max      int64
-		shown    string
+		shown    string // max as the configuration says it
 		key      string
 		body     string
 		confKeys []string
-	}{
-		{lim.driverMem, lim.MaxDriverMemory, "max_driver_memory", "driverMemory", []string{"spark.driver.memory"}},
-		{lim.exeMem, lim.MaxExecutorMemory, "max_executor_memory", "executorMemory", []string{"spark.executor.memory"}},
+		parse    func(field) (int64, error)
 	}
-	for _, m := range mems {
-		if m.max <= 0 {
-			continue
-		}
-		fs, err := asks(req, conf, m.body, m.confKeys...)
-		if err != nil {
-			return err
-		}
-		for _, f := range fs {
-			n, err := ParseSize(f.value)
-			if err != nil {
-				return refuse("%s: %v", f.name, err)
-			}
-			if n > m.max {
-				return refuse("%s is over the limit of %s (%s.%s)", describe(f), m.shown, lim.source, m.key)
-			}
-		}
+	checks := []check{
+		{lim.driverMem, lim.MaxDriverMemory, "max_driver_memory", "driverMemory", []string{"spark.driver.memory"}, sizeAsked},
+		{lim.exeMem, lim.MaxExecutorMemory, "max_executor_memory", "executorMemory", []string{"spark.executor.memory"}, sizeAsked},
+		{int64(lim.MaxDriverCores), strconv.Itoa(lim.MaxDriverCores), "max_driver_cores", "driverCores", []string{"spark.driver.cores"}, countAsked},
+		{int64(lim.MaxExecutorCores), strconv.Itoa(lim.MaxExecutorCores), "max_executor_cores", "executorCores", []string{"spark.executor.cores"}, countAsked},
+		{int64(lim.MaxExecutors), strconv.Itoa(lim.MaxExecutors), "max_executors", "numExecutors", []string{"spark.executor.instances",
+			"spark.dynamicAllocation.maxExecutors", "spark.dynamicAllocation.initialExecutors", "spark.dynamicAllocation.minExecutors"}, countAsked},
 	}
-	counts := []struct {
-		max      int
-		key      string
-		body     string
-		confKeys []string
-	}{
-		{lim.MaxDriverCores, "max_driver_cores", "driverCores", []string{"spark.driver.cores"}},
-		{lim.MaxExecutorCores, "max_executor_cores", "executorCores", []string{"spark.executor.cores"}},
-		{lim.MaxExecutors, "max_executors", "numExecutors", []string{"spark.executor.instances",
-			"spark.dynamicAllocation.maxExecutors", "spark.dynamicAllocation.initialExecutors", "spark.dynamicAllocation.minExecutors"}},
-	}
-	for _, c := range counts {
+	for _, c := range checks {
 		if c.max <= 0 {
 			continue
 		}
@@ -367,16 +344,34 @@ func (l *Limiter) checkSizes(lim *resolved, req map[string]json.RawMessage, conf
 			return err
 		}
 		for _, f := range fs {
-			n, err := strconv.ParseInt(strings.TrimSpace(f.value), 10, 64)
-			if err != nil || n < 0 {
-				return refuse("%s: %q is not a whole number", f.name, f.value)
+			n, err := c.parse(f)
+			if err != nil {
+				return err
 			}
-			if n > int64(c.max) {
-				return refuse("%s is over the limit of %d (%s.%s)", describe(f), c.max, lim.source, c.key)
+			if n > c.max {
+				return refuse("%s is over the limit of %s (%s.%s)", describe(f), c.shown, lim.source, c.key)
 			}
 		}
 	}
 	return nil
+}
+
+// sizeAsked reads a memory size a request asks for.
+func sizeAsked(f field) (int64, error) {
+	n, err := ParseSize(f.value)
+	if err != nil {
+		return 0, refuse("%s: %v", f.name, err)
+	}
+	return n, nil
+}
+
+// countAsked reads a count (cores, executors) a request asks for.
+func countAsked(f field) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(f.value), 10, 64)
+	if err != nil || n < 0 {
+		return 0, refuse("%s: %q is not a whole number", f.name, f.value)
+	}
+	return n, nil
 }
 
 func (l *Limiter) checkQueue(lim *resolved, req map[string]json.RawMessage, conf map[string]string, exempt bool) error {

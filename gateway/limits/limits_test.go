@@ -4,25 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/clocktest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/livy"
 	"github.com/livygate/livygate/livy/livytest"
 )
-
-func quiet() *logrus.Logger {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	return l
-}
 
 func client(t testing.TB, base string) *livy.Client {
 	t.Helper()
@@ -43,7 +35,7 @@ func newLimiter(t testing.TB, cfg Config) (*Limiter, *livytest.Fake) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := New(cfg, Deps{Livy: lc, Version: v.Get, Log: quiet()})
+	l, err := New(cfg, Deps{Livy: lc, Version: v.Get, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +227,7 @@ func TestAdminsExemptUnlessConfigured(t *testing.T) {
 		t.Errorf("admin: %v", err)
 	}
 	cfg.AdminsExempt = false
-	l2, err := New(cfg, Deps{Livy: client(t, fake.URL()), Log: quiet()})
+	l2, err := New(cfg, Deps{Livy: client(t, fake.URL()), Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +327,7 @@ func TestFieldsTheBackendDoesNotKnowAreNeverSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _ := New(cfg, Deps{Version: v.Get, Log: quiet()})
+	l, _ := New(cfg, Deps{Version: v.Get, Log: logtest.Discard()})
 	req := body(t, `{"ttl":"2h"}`)
 	if _, err := l.Admit(context.Background(), livy.Sessions, alice, "alice", req); err != nil || req["ttl"] != nil {
 		t.Errorf("livy.version 0.7.1: %v %v", err, req)
@@ -376,7 +368,7 @@ func TestBackendVersionRetriesAfterAFailure(t *testing.T) {
 func TestLivyDownRefusesCountedCreates(t *testing.T) {
 	cfg := Default()
 	cfg.Default.MaxSessions = 2
-	l, err := New(cfg, Deps{Livy: client(t, "http://127.0.0.1:1"), Log: quiet()})
+	l, err := New(cfg, Deps{Livy: client(t, "http://127.0.0.1:1"), Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestLimitsRefuseTheFourthSessionAndClampTimeouts(t *testing.T) {
 	if n := h.livy.Count("sessions"); n != 3 {
 		t.Errorf("%d sessions", n)
 	}
-	ev := h.audit.all()
+	ev := h.audit.All()
 	if last := ev[len(ev)-1]; last.Outcome != "refused" || last.Status != 429 || !strings.Contains(last.Reason, "max_sessions") {
 		t.Errorf("audit: %+v", last)
 	}

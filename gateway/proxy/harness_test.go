@@ -8,14 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/audit/audittest"
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
@@ -47,29 +46,11 @@ func (staticAuth) Authenticate(_ context.Context, r *http.Request) (*auth.Identi
 	return &c, nil
 }
 
-// recordingSink keeps audit events for assertions.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (s *recordingSink) Record(e audit.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, e)
-	s.mu.Unlock()
-}
-
-func (s *recordingSink) all() []audit.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]audit.Event(nil), s.events...)
-}
-
 type harness struct {
 	t       testing.TB
 	livy    *livytest.Fake
 	gateway *httptest.Server
-	audit   *recordingSink
+	audit   *audittest.Recorder
 	logs    *test.Hook
 }
 
@@ -110,7 +91,7 @@ func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...o
 	log.SetLevel(logrus.DebugLevel)
 	o.Log = log
 	p := proxy.New(o)
-	sink := &recordingSink{}
+	sink := &audittest.Recorder{}
 	srv := server.New(server.Options{
 		Listen: server.Default(), Realm: "livygate", Authn: staticAuth{},
 		Livy: p, Ready: p.Livy(), Audit: sink, Log: log,

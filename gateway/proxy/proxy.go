@@ -337,16 +337,10 @@ func (p *Proxy) checkItemAnswer(resp *http.Response, lp livy.Path, id int, sc *s
 	if err != nil {
 		return err
 	}
-	var s struct { // the fields that decide, not the conf: polls stay cheap
-		ID        int     `json:"id"`
-		Name      *string `json:"name"`
-		Owner     *string `json:"owner"`
-		ProxyUser *string `json:"proxyUser"`
-	}
-	if err := json.Unmarshal(body, &s); err != nil || s.ID != id {
+	var head livy.Brief // the fields that decide, not the conf: polls stay cheap
+	if err := json.Unmarshal(body, &head); err != nil || head.ID != id {
 		return &answerError{status: http.StatusBadGateway, msg: "Livy's answer is not the session asked for"}
 	}
-	head := livy.Session{ID: s.ID, Name: s.Name, Owner: s.Owner, ProxyUser: s.ProxyUser}
 	user := head.User()
 	if !sc.Identity.Admin && user != sc.Identity.User {
 		p.owners.evict(lp.Resource, id)

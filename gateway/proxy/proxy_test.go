@@ -546,7 +546,7 @@ func TestAuditEvents(t *testing.T) {
 	h.do("bob", http.MethodDelete, fmt.Sprintf("/sessions/%d", id), nil)          // refused
 	h.do("alice", http.MethodPost, "/sessions", map[string]any{"proxyUser": "x"}) // refused
 	h.do("", http.MethodGet, "/sessions", nil)                                    // no credentials
-	events := h.audit.all()
+	events := h.audit.All()
 	if len(events) != 4 {
 		t.Fatalf("got %d audit events, want 4: %+v", len(events), events)
 	}

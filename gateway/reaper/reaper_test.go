@@ -2,19 +2,16 @@ package reaper
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/audit/audittest"
 	"github.com/livygate/livygate/gateway/clocktest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/jupyterhub/hubtest"
 	"github.com/livygate/livygate/livy"
@@ -23,19 +20,12 @@ import (
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-type sink struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (s *sink) Record(e audit.Event) { s.mu.Lock(); s.events = append(s.events, e); s.mu.Unlock() }
-
 type rig struct {
 	r     *Reaper
 	livy  *livytest.Fake
 	hub   *hubtest.Fake
 	clock *clocktest.Clock
-	audit *sink
+	audit *audittest.Recorder
 }
 
 func livyClient(t testing.TB, base string) *livy.Client {
@@ -58,9 +48,8 @@ func newRig(t testing.TB, cfg Config) *rig {
 	}
 	hc.Retries = 0
 	clk := clocktest.New(t0)
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	s := &sink{}
+	log := logtest.Discard()
+	s := &audittest.Recorder{}
 	deps := Deps{Livy: livyClient(t, fake.URL()), Audit: s, Log: log, Now: clk.Now}
 	if cfg.OrphanAfter > 0 {
 		deps.Hub = hc
@@ -146,7 +135,7 @@ func TestIdleSessionIsReapedBusyOneIsNot(t *testing.T) {
 	if _, _, ok := g.r.Ended(livy.Batches, "0"); ok {
 		t.Error("a batch is explained as reaped")
 	}
-	ev := g.audit.events
+	ev := g.audit.All()
 	if len(ev) != 1 || ev[0].User != AuditUser || ev[0].ProxyUser != "alice" || ev[0].Method != "DELETE" || ev[0].Path != "/sessions/0" ||
 		ev[0].Outcome != "ok" || !strings.Contains(ev[0].Reason, "reaper: idle: idle for 31m") {
 		t.Errorf("audit: %+v", ev)
@@ -284,8 +273,8 @@ func TestDryRunReportsOnceAndDeletesNothing(t *testing.T) {
 	if got := g.pass(t); len(got) != 0 {
 		t.Errorf("reported twice: %+v", got)
 	}
-	if g.livy.Count("sessions") != 1 || len(g.audit.events) != 0 {
-		t.Errorf("dry run deleted or audited: %d sessions, %v", g.livy.Count("sessions"), g.audit.events)
+	if g.livy.Count("sessions") != 1 || len(g.audit.All()) != 0 {
+		t.Errorf("dry run deleted or audited: %d sessions, %v", g.livy.Count("sessions"), g.audit.All())
 	}
 	if _, _, ok := g.r.Ended(livy.Sessions, "0"); ok {
 		t.Error("a dry run explains a session as ended")

@@ -78,11 +78,7 @@ func TestDirProviderLookup(t *testing.T) {
 	}
 	t.Cleanup(func() { p.Close() })
 
-	for _, tc := range []struct {
-		name     string
-		want     string
-		notFound bool // want ErrNotFound; else any error when want is ""
-	}{
+	checkLookups(t, p, []lookupCase{
 		{name: "db-password", want: "s3cr3t-db"},
 		{name: "crlf", want: "s3cr3t-crlf"},
 		{name: "inside-link", want: "s3cr3t-db"},
@@ -95,7 +91,30 @@ func TestDirProviderLookup(t *testing.T) {
 		{name: "a/b"},
 		{name: ".hidden"},
 		{name: ""},
-	} {
+	})
+
+	all, err := p.All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"db-password": "s3cr3t-db", "crlf": "s3cr3t-crlf", "inside-link": "s3cr3t-db"}
+	if !maps.Equal(all, want) {
+		t.Errorf("All returned names %v, want %v", slicesOfKeys(all), slicesOfKeys(want))
+	}
+}
+
+// lookupCase is a name to look up, and what the provider must answer.
+type lookupCase struct {
+	name     string
+	want     string
+	notFound bool // want ErrNotFound; else any error when want is ""
+}
+
+// checkLookups looks every case up in p: a value where one is wanted, else
+// an error without a value or a secret in it.
+func checkLookups(t *testing.T, p Provider, cases []lookupCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := p.Lookup(context.Background(), tc.name)
 			if tc.want != "" {
@@ -115,15 +134,6 @@ func TestDirProviderLookup(t *testing.T) {
 			}
 			assertNoSecret(t, err.Error())
 		})
-	}
-
-	all, err := p.All(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"db-password": "s3cr3t-db", "crlf": "s3cr3t-crlf", "inside-link": "s3cr3t-db"}
-	if !maps.Equal(all, want) {
-		t.Errorf("All returned names %v, want %v", slicesOfKeys(all), slicesOfKeys(want))
 	}
 }
 
@@ -149,11 +159,7 @@ func TestEnvProvider(t *testing.T) {
 		"PATH=/usr/bin",
 	}
 	p := NewEnvProvider("", func() []string { return env })
-	for _, tc := range []struct {
-		name     string
-		want     string
-		notFound bool
-	}{
+	checkLookups(t, p, []lookupCase{
 		{name: "db-password", want: "s3cr3t-db"},
 		{name: "db.password", want: "s3cr3t-db"},
 		{name: "DB_PASSWORD", want: "s3cr3t-db"},
@@ -161,24 +167,7 @@ func TestEnvProvider(t *testing.T) {
 		{name: "empty"},
 		{name: "../x"},
 		{name: ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := p.Lookup(context.Background(), tc.name)
-			if tc.want != "" {
-				if err != nil || got != tc.want {
-					t.Fatalf("Lookup: err %v, value matches: %v", err, got == tc.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Lookup succeeded, want an error")
-			}
-			if errors.Is(err, ErrNotFound) != tc.notFound {
-				t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v (err: %v)", !tc.notFound, tc.notFound, err)
-			}
-			assertNoSecret(t, err.Error())
-		})
-	}
+	})
 	all, err := p.All(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +275,6 @@ func TestResolve(t *testing.T) {
 		conf   map[string]string
 		want   map[string]string
 		subs   map[string]string
-		refuse *RefusedError
 	}{
 		{
 			desc: "allowed by user",
@@ -317,76 +305,10 @@ func TestResolve(t *testing.T) {
 			want: map[string]string{"a": " secret@db-password", "b": "Secret@db-password", "c": "xsecret@db-password", "d": "s3cr3t-db"},
 			subs: map[string]string{"s3cr3t-db": "secret@db-password"},
 		},
-		{
-			desc:   "not allowed",
-			user:   "bob",
-			conf:   map[string]string{"k": "secret@db-password"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@db-password"},
-		},
-		{
-			desc:   "group does not match",
-			user:   "bob",
-			groups: []string{"staff"},
-			conf:   map[string]string{"k": "secret@team-key"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@team-key"},
-		},
-		{
-			desc:   "in the store but granted to nobody",
-			user:   "alice",
-			conf:   map[string]string{"k": "secret@other"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@other"},
-		},
-		{
-			desc:   "granted but not in the store",
-			user:   "alice",
-			conf:   map[string]string{"k": "secret@ghost"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@ghost"},
-		},
-		{
-			desc:   "unknown",
-			user:   "alice",
-			conf:   map[string]string{"k": "secret@nope"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@nope"},
-		},
-		{
-			desc:   "empty name",
-			user:   "alice",
-			conf:   map[string]string{"k": "secret@"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@"},
-		},
-		{
-			desc:   "traversal",
-			user:   "alice",
-			conf:   map[string]string{"k": "secret@../db-password"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@../db-password"},
-		},
-		{
-			desc:   "empty user matches nothing",
-			user:   "",
-			conf:   map[string]string{"k": "secret@api-key"},
-			refuse: &RefusedError{Key: "k", Ref: "secret@api-key"},
-		},
-		{
-			desc:   "first bad key in sorted order, even after a good one",
-			user:   "alice",
-			conf:   map[string]string{"a": "secret@db-password", "z": "secret@nope", "m": "secret@other"},
-			refuse: &RefusedError{Key: "m", Ref: "secret@other"},
-		},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			r, _, _ := newTestResolver(t)
 			got, subs, err := r.Resolve(context.Background(), tc.user, tc.groups, tc.conf)
-			if tc.refuse != nil {
-				var re *RefusedError
-				if !errors.As(err, &re) || *re != *tc.refuse {
-					t.Fatalf("err = %v, want %v", err, tc.refuse)
-				}
-				if got != nil || subs != nil {
-					t.Error("a refused Resolve returned conf or substitutions")
-				}
-				assertNoSecret(t, err.Error())
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -399,6 +321,42 @@ func TestResolve(t *testing.T) {
 			if got["spark.app.name"] != tc.conf["spark.app.name"] {
 				t.Error("a plain value changed")
 			}
+		})
+	}
+}
+
+func TestResolveRefuses(t *testing.T) {
+	k := func(ref string) map[string]string { return map[string]string{"k": ref} }
+	for _, tc := range []struct {
+		desc   string
+		user   string
+		groups []string
+		conf   map[string]string
+		key    string // the key refused, with its reference
+	}{
+		{"not allowed", "bob", nil, k("secret@db-password"), "k"},
+		{"group does not match", "bob", []string{"staff"}, k("secret@team-key"), "k"},
+		{"in the store but granted to nobody", "alice", nil, k("secret@other"), "k"},
+		{"granted but not in the store", "alice", nil, k("secret@ghost"), "k"},
+		{"unknown", "alice", nil, k("secret@nope"), "k"},
+		{"empty name", "alice", nil, k("secret@"), "k"},
+		{"traversal", "alice", nil, k("secret@../db-password"), "k"},
+		{"empty user matches nothing", "", nil, k("secret@api-key"), "k"},
+		{"first bad key in sorted order, even after a good one", "alice", nil,
+			map[string]string{"a": "secret@db-password", "z": "secret@nope", "m": "secret@other"}, "m"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			r, _, _ := newTestResolver(t)
+			got, subs, err := r.Resolve(context.Background(), tc.user, tc.groups, tc.conf)
+			want := RefusedError{Key: tc.key, Ref: tc.conf[tc.key]}
+			var re *RefusedError
+			if !errors.As(err, &re) || *re != want {
+				t.Fatalf("err = %v, want %v", err, &want)
+			}
+			if got != nil || subs != nil {
+				t.Error("a refused Resolve returned conf or substitutions")
+			}
+			assertNoSecret(t, err.Error())
 		})
 	}
 }
@@ -698,9 +656,7 @@ func TestMasksConcurrent(t *testing.T) {
 	r, _, c := newTestResolver(t)
 	var wg sync.WaitGroup
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range 200 {
 				if j%50 == 0 {
 					c.Add(10 * time.Second)
@@ -716,7 +672,7 @@ func TestMasksConcurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -23,15 +22,7 @@ func TestSlowBodiesAreBoundedAndOthersServed(t *testing.T) {
 	l.ReadTimeout = 400 * time.Millisecond
 	l.MaxConnections = 50
 	l.MaxConnectionsPerClient = 5
-	s := newTestServer(fixedAuth{err: auth.ErrBadCredentials}, echo, l)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = s.Serve(ctx, ln) }()
-	addr := ln.Addr().String()
+	addr := serve(t, newTestServer(fixedAuth{err: auth.ErrBadCredentials}, echo, l))
 
 	var slow []net.Conn
 	for i := 0; i < 20; i++ {

@@ -48,6 +48,20 @@ func newTestServer(a auth.Authenticator, h http.Handler, listen Config) *Server 
 	return New(Options{Listen: listen, Realm: "r", Authn: a, Livy: h, Ready: okPinger{}, Audit: nopSink{}, Log: log})
 }
 
+// serve runs s on a loopback port until the test ends, and returns its
+// address.
+func serve(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = s.Serve(ctx, ln) }()
+	return ln.Addr().String()
+}
+
 func TestAuthFailuresMapToStatus(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
 	cases := []struct {
@@ -125,16 +139,9 @@ func TestTLSListener(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, dir)
 	listen := Default()
 	listen.TLSCertFile, listen.TLSKeyFile = certFile, keyFile
-	s := newTestServer(fixedAuth{}, http.NotFoundHandler(), listen)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = s.Serve(ctx, ln) }()
+	addr := serve(t, newTestServer(fixedAuth{}, http.NotFoundHandler(), listen))
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get("https://" + ln.Addr().String() + "/healthz")
+	resp, err := client.Get("https://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,7 @@ import (
 func BenchmarkMint(b *testing.B) {
 	for _, alg := range Algorithms {
 		b.Run(alg, func(b *testing.B) {
-			c := newTestClock()
-			key, _ := testKey(b, alg, 0)
-			m := newTestMinter(b, c, key)
+			m, _ := newAlgMinter(b, alg)
 			groups := []string{"analysts", "data-eng"}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -28,9 +26,7 @@ func BenchmarkMint(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	for _, alg := range Algorithms {
 		b.Run(alg, func(b *testing.B) {
-			c := newTestClock()
-			key, _ := testKey(b, alg, 0)
-			m := newTestMinter(b, c, key)
+			m, _ := newAlgMinter(b, alg)
 			tok, err := m.Mint("alice", []string{"analysts", "data-eng"})
 			if err != nil {
 				b.Fatal(err)

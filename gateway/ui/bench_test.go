@@ -5,7 +5,6 @@ package ui_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/ui"
@@ -35,8 +33,7 @@ const (
 // home states and 100,000 audit events, a Hub of 10,000 users and a Livy
 // with 50 batches. The target is under 200 ms per page.
 func BenchmarkPages(b *testing.B) {
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log := logtest.Discard()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{QueueSize: 20_000, Log: log})
 	if err != nil {
 		b.Fatal(err)

@@ -12,14 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/audit/audittest"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/server"
 	"github.com/livygate/livygate/gateway/store"
@@ -48,30 +47,6 @@ func (directory) Verify(_ context.Context, user, password string) (*auth.Identit
 		return nil, auth.ErrUnavailable
 	}
 	return nil, fmt.Errorf("%w: wrong password", auth.ErrBadCredentials)
-}
-
-// recorder keeps audit events, as the log sink would see them.
-type recorder struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (r *recorder) Record(e audit.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) find(action string) []audit.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []audit.Event
-	for _, e := range r.events {
-		if audit.ActionOf(e.Method, e.Path) == action {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 type hub struct{ users []jupyterhub.User }
@@ -108,7 +83,7 @@ type harness struct {
 	srv   *httptest.Server
 	livy  *livytest.Fake
 	store *store.SQL
-	audit *recorder
+	audit *audittest.Recorder
 	hub   *hub
 	sync  *syncer
 	runs  chan *provision.Run
@@ -118,9 +93,8 @@ type option func(*ui.Options)
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h := &harness{t: t, livy: livytest.New(), audit: &recorder{}, runs: make(chan *provision.Run, 10),
+	log := logtest.Discard()
+	h := &harness{t: t, livy: livytest.New(), audit: &audittest.Recorder{}, runs: make(chan *provision.Run, 10),
 		sync: &syncer{calls: make(chan bool, 10)}}
 	t.Cleanup(h.livy.Close)
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ui.db"), store.Options{Log: log})

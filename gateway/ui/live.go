@@ -128,9 +128,7 @@ func (c *probeCache) get(ctx context.Context) []probeResult {
 	out := make([]probeResult, len(c.probes))
 	var wg sync.WaitGroup
 	for i, p := range c.probes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			pctx, cancel := context.WithTimeout(ctx, c.timeout)
 			defer cancel()
 			start := time.Now()
@@ -148,7 +146,7 @@ func (c *probeCache) get(ctx context.Context) []probeResult {
 			if err != nil {
 				out[i].Error = err.Error()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	c.results, c.checked = out, c.now()

@@ -89,7 +89,7 @@ func (u *UI) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	page, err := pageParam(r)
 	if err == nil {
-		err = checkText("q", q, auth.MaxUsernameBytes)
+		err = auth.CheckText("q", q, auth.MaxUsernameBytes)
 	}
 	if err != nil {
 		u.badRequest(w, r, v, err.Error())
@@ -449,10 +449,10 @@ func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if err != nil {
 		errs = append(errs, err.Error())
 	}
-	if err := checkText("user", f.User, auth.MaxUsernameBytes); err != nil {
+	if err := auth.CheckText("user", f.User, auth.MaxUsernameBytes); err != nil {
 		errs = append(errs, err.Error())
 	}
-	if err := checkText("action", f.Action, 64); err != nil {
+	if err := auth.CheckText("action", f.Action, 64); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if f.Outcome != "" && f.Outcome != scope.OutcomeOK && f.Outcome != scope.OutcomeRefused && f.Outcome != scope.OutcomeError {

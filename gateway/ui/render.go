@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/livygate/livygate/gateway/scope"
 )
@@ -95,19 +93,6 @@ func (u *UI) errorPage(w http.ResponseWriter, r *http.Request, v *viewer, status
 func (u *UI) badRequest(w http.ResponseWriter, r *http.Request, v *viewer, msg string) {
 	scope.From(r.Context()).Refuse("invalid input")
 	u.errorPage(w, r, v, http.StatusBadRequest, msg)
-}
-
-// checkText validates a free-text query parameter.
-func checkText(name, s string, max int) error {
-	switch {
-	case len(s) > max:
-		return fmt.Errorf("%s is longer than %d bytes", name, max)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%s is not valid UTF-8", name)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return fmt.Errorf("%s contains a control character", name)
-	}
-	return nil
 }
 
 // pageParam reads ?page=N (1-based).

@@ -94,7 +94,7 @@ func TestNonAdminRefused(t *testing.T) {
 	if h.livy.Count("batches") != 1 || len(h.sync.calls) != 0 {
 		t.Error("a non-admin's POST acted")
 	}
-	refused := h.audit.find("admin kill batch")
+	refused := h.audit.Find("admin kill batch")
 	if len(refused) != 1 || refused[0].Outcome != "refused" || refused[0].User != "alice" || refused[0].Reason != "admins only" {
 		t.Errorf("refusal audit: %+v", refused)
 	}
@@ -179,7 +179,7 @@ func TestLoginForm(t *testing.T) {
 	if a := h.do(replay, "GET", "/admin/ui/", "", "", nil); a.status != http.StatusSeeOther {
 		t.Errorf("old session cookie after logout: %d", a.status)
 	}
-	logins := h.audit.find("admin login")
+	logins := h.audit.Find("admin login")
 	if len(logins) != 1 || logins[0].User != adminUser || logins[0].Outcome != "ok" {
 		t.Errorf("login audit: %+v", logins)
 	}
@@ -213,7 +213,7 @@ func TestLoginRefusals(t *testing.T) {
 	if a := h.do(nil, "GET", "/admin/ui/", adminUser, "guess-again", nil); a.status != 429 {
 		t.Errorf("Basic while locked out: %d", a.status)
 	}
-	for _, e := range h.audit.find("admin login") {
+	for _, e := range h.audit.Find("admin login") {
 		if strings.Contains(fmt.Sprint(e), "guess") {
 			t.Errorf("a password reached the audit trail: %+v", e)
 		}
@@ -284,7 +284,7 @@ func TestKill(t *testing.T) {
 	if !strings.Contains(list.body, fmt.Sprintf("Batch %d was killed.", id)) || strings.Contains(list.body, ">long<") {
 		t.Errorf("list after kill:\n%s", list.body)
 	}
-	ev := h.audit.find("admin kill batch")
+	ev := h.audit.Find("admin kill batch")
 	if len(ev) != 1 || ev[0].User != adminUser || ev[0].Outcome != "ok" || ev[0].SessionID != fmt.Sprint(id) || ev[0].ProxyUser != "bob" {
 		t.Errorf("kill audit: %+v", ev)
 	}
@@ -343,11 +343,11 @@ func TestSyncNow(t *testing.T) {
 		t.Error("the preview was not a dry run")
 	}
 	<-h.runs
-	ev := h.audit.find("admin sync now")
+	ev := h.audit.Find("admin sync now")
 	if len(ev) != 1 || ev[0].User != adminUser || ev[0].Outcome != "ok" {
 		t.Errorf("sync audit: %+v", ev)
 	}
-	if ev := h.audit.find("admin sync dry-run"); len(ev) != 2 || ev[0].Outcome != "refused" || ev[1].Outcome != "ok" {
+	if ev := h.audit.Find("admin sync dry-run"); len(ev) != 2 || ev[0].Outcome != "refused" || ev[1].Outcome != "ok" {
 		t.Errorf("dry-run audit: %+v", ev)
 	}
 }
