@@ -10,18 +10,46 @@ import (
 	"github.com/livygate/livygate/livy/livytest"
 )
 
+// newFakeClient is a Client of a fake Livy that closes when the test ends.
+func newFakeClient(t *testing.T) (*livytest.Fake, *livy.Client) {
+	t.Helper()
+	f := livytest.New()
+	t.Cleanup(f.Close)
+	base, _ := url.Parse(f.URL())
+	return f, &livy.Client{BaseURL: base, HTTP: http.DefaultClient}
+}
+
 // Issue 11, item 15: a name with a space, '%' or a non-ASCII letter is
 // escaped once on the way to Livy, so its session is found.
 func TestClientGetFindsEveryName(t *testing.T) {
-	fake := livytest.New()
-	t.Cleanup(fake.Close)
-	base, _ := url.Parse(fake.URL())
-	c := &livy.Client{BaseURL: base, HTTP: http.DefaultClient}
+	fake, c := newFakeClient(t)
 	for _, name := range []string{"my job", "100%", "café", "a+b", "x%2Fy"} {
 		id := fake.Add("sessions", map[string]any{"name": name, "proxyUser": "alice"})
 		s, _, err := c.Get(context.Background(), livy.Sessions, name)
 		if err != nil || s.ID != id {
 			t.Errorf("Get(%q) = %+v, %v; want id %d", name, s, err, id)
 		}
+	}
+}
+
+func TestListFollowsPages(t *testing.T) {
+	f, c := newFakeClient(t)
+	for i := 0; i < 250; i++ {
+		f.Add("batches", map[string]any{"proxyUser": "alice"})
+	}
+	f.Add("sessions", map[string]any{"proxyUser": "bob", "kind": "pyspark", "name": "nb"})
+	batches, err := c.List(context.Background(), livy.Batches)
+	if err != nil || len(batches) != 250 || batches[249].ID != 249 || batches[0].User() != "alice" {
+		t.Fatalf("batches: %d, %v", len(batches), err)
+	}
+	if batches[0].AppID == nil || batches[0].SparkUI() != "http://rm/proxy" {
+		t.Errorf("batch fields: %+v", batches[0])
+	}
+	sessions, err := c.List(context.Background(), livy.Sessions)
+	if err != nil || len(sessions) != 1 || sessions[0].Kind != "pyspark" || sessions[0].User() != "bob" {
+		t.Fatalf("sessions: %+v, %v", sessions, err)
+	}
+	if q := f.Last().Query; q != "from=0&size=100" {
+		t.Errorf("query sent: %q", q)
 	}
 }

@@ -172,6 +172,17 @@ func (h *harness) createAs(user string, body map[string]any) int {
 	return int(a.json(h.t)["id"].(float64))
 }
 
+// statusOf sends req and returns its answer's status.
+func statusOf(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func expectStatus(t *testing.T, a answer, want int) {
 	t.Helper()
 	if a.status != want {

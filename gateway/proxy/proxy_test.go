@@ -495,13 +495,8 @@ func TestStreamedBodyOverLimit(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/sessions/%d/statements", h.gateway.URL, id), pr)
 	req.SetBasicAuth("alice", "pw")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("streamed oversized statement: %d, want 413", resp.StatusCode)
+	if got := statusOf(t, req); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("streamed oversized statement: %d, want 413", got)
 	}
 }
 
@@ -575,13 +570,8 @@ func TestAuthenticationAnswers(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, h.gateway.URL+"/sessions", nil)
 	req.SetBasicAuth("alice", "wrong")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("wrong password: %d", resp.StatusCode)
+	if got := statusOf(t, req); got != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", got)
 	}
 	expectStatus(t, h.do("", http.MethodGet, "/healthz", nil), http.StatusOK)
 	expectStatus(t, h.do("", http.MethodGet, "/readyz", nil), http.StatusOK)

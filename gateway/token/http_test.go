@@ -62,15 +62,7 @@ func TestPublished(t *testing.T) {
 
 	t.Run("jwks", func(t *testing.T) {
 		rec := get(JWKSPath)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-			t.Errorf("Content-Type %q", ct)
-		}
-		if cc := rec.Header().Get("Cache-Control"); cc != "public, max-age=300" {
-			t.Errorf("Cache-Control %q", cc)
-		}
+		expectJSON(t, rec, "public, max-age=300")
 		var doc struct {
 			Keys []JWK `json:"keys"`
 		}
@@ -238,7 +230,8 @@ var (
 	admin = &auth.Identity{User: "root", Groups: []string{"admins"}, Admin: true, Method: "ldap"}
 )
 
-func decodeAnswer(t *testing.T, rec *httptest.ResponseRecorder) Answer {
+// expectJSON fails unless rec is a 200 JSON answer with that Cache-Control.
+func expectJSON(t *testing.T, rec *httptest.ResponseRecorder, cacheControl string) {
 	t.Helper()
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -246,9 +239,14 @@ func decodeAnswer(t *testing.T, rec *httptest.ResponseRecorder) Answer {
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("Cache-Control %q, want no-store", cc)
+	if cc := rec.Header().Get("Cache-Control"); cc != cacheControl {
+		t.Errorf("Cache-Control %q, want %q", cc, cacheControl)
 	}
+}
+
+func decodeAnswer(t *testing.T, rec *httptest.ResponseRecorder) Answer {
+	t.Helper()
+	expectJSON(t, rec, "no-store")
 	var raw map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &raw); err != nil {
 		t.Fatal(err)

@@ -226,16 +226,25 @@ func (c *Cluster) script(ctx context.Context, name string, env []string, args ..
 }
 
 func (c *Cluster) start() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
-	defer cancel()
-	out, errOut, err := c.script(ctx, "hdfs.sh", c.env(), "start")
+	out, errOut, err := c.hdfsSh("start", StartTimeout, true)
 	if err != nil {
 		return fmt.Errorf("hdfs.sh start (port %d): %v\n%s%s\nlog tail:\n%s", c.port, err, out, errOut, c.LogTail(30))
 	}
-	c.running = true
 	return nil
+}
+
+// hdfsSh runs `hdfs.sh cmd` within timeout, holding the lock; once it
+// succeeds the cluster is running or not as the command leaves it.
+func (c *Cluster) hdfsSh(cmd string, timeout time.Duration, running bool) (stdout, stderr []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	stdout, stderr, err = c.script(ctx, "hdfs.sh", c.env(), cmd)
+	if err == nil {
+		c.running = running
+	}
+	return stdout, stderr, err
 }
 
 // Restart starts a stopped cluster again (same ports, same data).
@@ -255,15 +264,10 @@ func (c *Cluster) Stop(t testing.TB) {
 }
 
 func (c *Cluster) stop(t testing.TB) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
-	defer cancel()
-	out, errOut, err := c.script(ctx, "hdfs.sh", c.env(), "stop")
+	out, errOut, err := c.hdfsSh("stop", StopTimeout, false)
 	if err != nil {
 		return fmt.Errorf("hdfs.sh stop: %v\n%s%s", err, out, errOut)
 	}
-	c.running = false
 	return nil
 }
 

@@ -109,13 +109,20 @@ def alices_apps(stack, rm, tmp_path_factory):
         stack.fs("-rm", "-f", remote, user="alice")
 
 
-def test_session_is_a_yarn_application_of_alice(stack, rm, alices_apps):
-    session = alices_apps["session"]
-    app_id = session.get("appId")
-    assert app_id and app_id.startswith("application_"), f"Livy names no YARN application: {session}"
+def alices_spark_app(rm, obj):
+    """The YARN application Livy names for a session or batch, checked to be
+    a Spark application that runs as alice: (its id, the RM's record)."""
+    app_id = obj.get("appId")
+    assert app_id and app_id.startswith("application_"), f"Livy names no YARN application: {obj}"
     app = rm_app(rm, app_id)
     assert app["user"] == "alice", f"YARN runs {app_id} as {app['user']!r}: {app}"
     assert app["applicationType"] == "SPARK"
+    return app_id, app
+
+
+def test_session_is_a_yarn_application_of_alice(stack, rm, alices_apps):
+    session = alices_apps["session"]
+    app_id, app = alices_spark_app(rm, session)
     assert app["state"] == "RUNNING", app
     print(f"session {session['id']} idle after {session['idle_after_s']}s as YARN app {app_id}, user {app['user']}")
 
@@ -147,11 +154,7 @@ def test_statement_runs_on_yarn_as_alice(stack, rm, alices_apps):
 
 def test_batch_is_a_yarn_application_of_alice(stack, rm, alices_apps):
     batch = alices_apps["batch"]
-    app_id = batch.get("appId")
-    assert app_id and app_id.startswith("application_"), f"Livy names no YARN application: {batch}"
-    app = rm_app(rm, app_id)
-    assert app["user"] == "alice", f"YARN ran {app_id} as {app['user']!r}: {app}"
-    assert app["applicationType"] == "SPARK"
+    app_id, app = alices_spark_app(rm, batch)
     assert app["finalStatus"] == "SUCCEEDED", app
     log = stack.call("alice", "GET", f"/batches/{batch['id']}/log?from=0&size=1000").json()["log"]
     lines = [line.strip() for line in log if "YARN BATCH" in line]
