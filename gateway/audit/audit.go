@@ -16,19 +16,29 @@ type Event struct {
 	ClientAddr string
 	Method     string
 	Path       string
-	SessionID  string
+	Detail
+	Status int
+}
+
+// Detail is what the gateway learns about a call while serving it; the
+// request's scope collects it and the audit event carries it. Never a
+// secret.
+type Detail struct {
+	// SessionID is the Livy session or batch id (or name) the call touched.
+	SessionID string
 	// ProxyUser is the user the session or batch runs as.
 	ProxyUser string
 	// Subject is the user a token minted on /token names.
 	Subject string
+	// Outcome is ok, refused or error; empty in a scope means the status
+	// code decides.
 	Outcome string
 	// Reason says why a call was refused or failed (or why the reaper
 	// acted).
 	Reason string
 	// Note says what an allowed call did that the rest does not show: the
 	// token a mint produced (its id, key and expiry; never the token).
-	Note   string
-	Status int
+	Note string
 }
 
 // Sink receives audit events. Record must not block the request for long.

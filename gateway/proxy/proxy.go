@@ -500,11 +500,8 @@ func mayHaveCreated(r *http.Request, err error) bool {
 // errorCause keeps the innermost reason ("connection refused") without the
 // URL noise of net/http's wrapping.
 func errorCause(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
-		}
+	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
 		err = next
 	}
+	return err.Error()
 }

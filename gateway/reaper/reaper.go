@@ -453,8 +453,8 @@ func (r *Reaper) auditReap(a Action, outcome string, status int) {
 	}
 	r.deps.Audit.Record(audit.Event{
 		Time: a.Time, RequestID: fmt.Sprintf("reaper-%d-%d", a.Time.UnixMilli(), a.SessionID), User: AuditUser,
-		Method: "DELETE", Path: "/sessions/" + strconv.Itoa(a.SessionID), SessionID: strconv.Itoa(a.SessionID),
-		ProxyUser: a.Owner, Outcome: outcome, Reason: reason, Status: status,
+		Method: "DELETE", Path: "/sessions/" + strconv.Itoa(a.SessionID), Status: status,
+		Detail: audit.Detail{SessionID: strconv.Itoa(a.SessionID), ProxyUser: a.Owner, Outcome: outcome, Reason: reason},
 	})
 }
 

@@ -6,6 +6,7 @@ package scope
 import (
 	"context"
 
+	"github.com/livygate/livygate/gateway/audit"
 	"github.com/livygate/livygate/gateway/auth"
 )
 
@@ -22,21 +23,9 @@ type Scope struct {
 	RequestID  string
 	ClientAddr string
 	Identity   *auth.Identity
-	// SessionID is the Livy session or batch id (or name) the request touched.
-	SessionID string
-	// ProxyUser is the user that session runs as.
-	ProxyUser string
-	// Subject is the user a token minted on /token names.
-	Subject string
-	// Outcome is set by whoever refuses or fails a request; empty means the
-	// status code decides.
-	Outcome string
-	// Reason explains a refusal or failure, for the audit trail. Never a
-	// secret.
-	Reason string
-	// Note says what an allowed call did for the audit trail (a token
-	// mint's id and key). Never a secret.
-	Note string
+	// Detail is set by whoever learns it: the session touched, the user it
+	// runs as, a refusal's reason (Outcome empty: the status code decides).
+	audit.Detail
 	// Audit records an event for a read-only call too (a token mint).
 	Audit bool
 }

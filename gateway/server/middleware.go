@@ -113,10 +113,11 @@ func finish(log logrus.FieldLogger, sink audit.Sink, r *http.Request, sc *scope.
 		DurationMS: math.Round(float64(d.Microseconds())/10) / 100,
 	})
 	if isMutating(r.Method) || outcome != scope.OutcomeOK || sc.Audit {
+		detail := sc.Detail
+		detail.Outcome = outcome
 		sink.Record(audit.Event{
 			Time: start, RequestID: sc.RequestID, User: sc.User(), ClientAddr: sc.ClientAddr,
-			Method: r.Method, Path: r.URL.Path, SessionID: sc.SessionID, ProxyUser: sc.ProxyUser, Subject: sc.Subject,
-			Outcome: outcome, Reason: sc.Reason, Note: sc.Note, Status: status,
+			Method: r.Method, Path: r.URL.Path, Detail: detail, Status: status,
 		})
 	}
 }

@@ -445,20 +445,28 @@ func scanRun(sc interface{ Scan(...any) error }) (RunSummary, error) {
 
 // Runs implements Store.
 func (s *SQL) Runs(ctx context.Context, limit, offset int) ([]RunSummary, error) {
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT `+runColumns+` FROM sync_runs ORDER BY id DESC LIMIT ? OFFSET ?`), limit, offset)
+	var out []RunSummary
+	err := s.each(ctx, `SELECT `+runColumns+` FROM sync_runs ORDER BY id DESC LIMIT ? OFFSET ?`, []any{limit, offset}, func(rows *sql.Rows) error {
+		r, err := scanRun(rows)
+		out = append(out, r)
+		return err
+	})
+	return out, err
+}
+
+// each runs query and calls scan for every row, then closes the rows.
+func (s *SQL) each(ctx context.Context, query string, a []any, scan func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, s.dialect.q(query), a...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []RunSummary
 	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
+		if err := scan(rows); err != nil {
+			return err
 		}
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // Run implements Store.
@@ -471,19 +479,16 @@ func (s *SQL) Run(ctx context.Context, id int64) (*RunDetail, error) {
 		return nil, err
 	}
 	d := &RunDetail{RunSummary: r}
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT user_name, path, action, detail FROM sync_results WHERE run_id = ? ORDER BY user_name`), id)
+	err = s.each(ctx, `SELECT user_name, path, action, detail FROM sync_results WHERE run_id = ? ORDER BY user_name`, []any{id}, func(rows *sql.Rows) error {
+		var u UserResult
+		err := rows.Scan(&u.User, &u.Path, &u.Action, &u.Detail)
+		d.Results = append(d.Results, u)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var u UserResult
-		if err := rows.Scan(&u.User, &u.Path, &u.Action, &u.Detail); err != nil {
-			return nil, err
-		}
-		d.Results = append(d.Results, u)
-	}
-	return d, rows.Err()
+	return d, nil
 }
 
 // chunks splits a long IN list to stay under every database's parameter cap.
@@ -515,22 +520,15 @@ func args(prefix []any, xs []string) []any {
 func (s *SQL) Homes(ctx context.Context, users []string) (map[string]Home, error) {
 	out := map[string]Home{}
 	scan := func(query string, a []any) error {
-		rows, err := s.db.QueryContext(ctx, s.dialect.q(query), a...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return s.each(ctx, query, a, func(rows *sql.Rows) error {
 			var u string
 			var h Home
 			var updated int64
-			if err := rows.Scan(&u, &h.State, &h.Action, &h.Detail, &h.Path, &h.RunID, &updated); err != nil {
-				return err
-			}
+			err := rows.Scan(&u, &h.State, &h.Action, &h.Detail, &h.Path, &h.RunID, &updated)
 			h.Updated = time.UnixMilli(updated)
 			out[u] = h
-		}
-		return rows.Err()
+			return err
+		})
 	}
 	const cols = `SELECT user_name, state, action, detail, path, run_id, updated_ms FROM homes`
 	if users == nil {
@@ -568,20 +566,13 @@ func (s *SQL) CreatedAt(ctx context.Context, res string, ids []string) (map[stri
 }
 
 func (s *SQL) maxTimes(ctx context.Context, out map[string]time.Time, query string, a []any) error {
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(query), a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return s.each(ctx, query, a, func(rows *sql.Rows) error {
 		var k string
 		var ms int64
-		if err := rows.Scan(&k, &ms); err != nil {
-			return err
-		}
+		err := rows.Scan(&k, &ms)
 		out[k] = time.UnixMilli(ms)
-	}
-	return rows.Err()
+		return err
+	})
 }
 
 // Audit implements Store.
@@ -615,42 +606,33 @@ func (s *SQL) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, int, erro
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT id, time_ms, request_id, user_name, client, method, path, session_id, proxy_user, subject, action, outcome, reason, note, status
-		FROM audit_events`+cond+` ORDER BY id DESC LIMIT ? OFFSET ?`), append(a, q.Limit, q.Offset)...)
+	var out []AuditRecord
+	err := s.each(ctx, `SELECT id, time_ms, request_id, user_name, client, method, path, session_id, proxy_user, subject, action, outcome, reason, note, status
+		FROM audit_events`+cond+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(a, q.Limit, q.Offset), func(rows *sql.Rows) error {
+		var r AuditRecord
+		var ms int64
+		err := rows.Scan(&r.ID, &ms, &r.RequestID, &r.User, &r.ClientAddr, &r.Method, &r.Path, &r.SessionID,
+			&r.ProxyUser, &r.Subject, &r.Action, &r.Outcome, &r.Reason, &r.Note, &r.Status)
+		r.Time = time.UnixMilli(ms)
+		out = append(out, r)
+		return err
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []AuditRecord
-	for rows.Next() {
-		var r AuditRecord
-		var ms int64
-		if err := rows.Scan(&r.ID, &ms, &r.RequestID, &r.User, &r.ClientAddr, &r.Method, &r.Path, &r.SessionID,
-			&r.ProxyUser, &r.Subject, &r.Action, &r.Outcome, &r.Reason, &r.Note, &r.Status); err != nil {
-			return nil, 0, err
-		}
-		r.Time = time.UnixMilli(ms)
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // Mints implements Store.
 func (s *SQL) Mints(ctx context.Context, limit int) ([]MintRecord, error) {
-	rows, err := s.db.QueryContext(ctx, s.dialect.q(`SELECT jti, user_name, kid, issued_ms, expires_ms FROM token_mints ORDER BY issued_ms DESC LIMIT ?`), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []MintRecord
-	for rows.Next() {
+	err := s.each(ctx, `SELECT jti, user_name, kid, issued_ms, expires_ms FROM token_mints ORDER BY issued_ms DESC LIMIT ?`, []any{limit}, func(rows *sql.Rows) error {
 		var m MintRecord
 		var iss, exp int64
-		if err := rows.Scan(&m.JTI, &m.User, &m.Kid, &iss, &exp); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&m.JTI, &m.User, &m.Kid, &iss, &exp)
 		m.IssuedAt, m.ExpiresAt = time.UnixMilli(iss), time.UnixMilli(exp)
 		out = append(out, m)
-	}
-	return out, rows.Err()
+		return err
+	})
+	return out, err
 }

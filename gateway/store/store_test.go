@@ -72,7 +72,7 @@ func flush(t *testing.T, s *SQL, want uint64) {
 }
 
 func event(user, method, path, outcome string, at time.Time) audit.Event {
-	return audit.Event{Time: at, RequestID: "r", User: user, ClientAddr: "127.0.0.1", Method: method, Path: path, Outcome: outcome, Status: 200}
+	return audit.Event{Time: at, RequestID: "r", User: user, ClientAddr: "127.0.0.1", Method: method, Path: path, Detail: audit.Detail{Outcome: outcome}, Status: 200}
 }
 
 func TestDialectRebind(t *testing.T) {

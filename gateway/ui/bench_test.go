@@ -58,7 +58,7 @@ func BenchmarkPages(b *testing.B) {
 	for i := 0; i < benchEvents; i++ {
 		e := audit.Event{Time: start.Add(time.Duration(i) * 3 * time.Second), RequestID: fmt.Sprint("r", i),
 			User: users[i%benchUsers].Name, ClientAddr: "10.0.0.1", Method: "POST", Path: "/batches",
-			SessionID: fmt.Sprint(i % 500), Outcome: "ok", Status: 201}
+			Detail: audit.Detail{SessionID: fmt.Sprint(i % 500), Outcome: "ok"}, Status: 201}
 		if i%17 == 0 {
 			e.Outcome, e.Status, e.Reason = "refused", 403, "conf spark.x is not allowed"
 		}

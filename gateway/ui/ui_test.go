@@ -366,7 +366,7 @@ func TestSyncNotConfigured(t *testing.T) {
 func TestUsersPage(t *testing.T) {
 	h := newHarness(t)
 	seed(t, h)
-	h.store.Record(audit.Event{Time: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), User: "alice", Method: "POST", Path: "/batches", Outcome: "ok"})
+	h.store.Record(audit.Event{Time: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), User: "alice", Method: "POST", Path: "/batches", Detail: audit.Detail{Outcome: "ok"}})
 	h.waitWritten(1)
 	a := h.admin("GET", "/admin/ui/users", nil)
 	for _, want := range []string{
@@ -455,7 +455,7 @@ func TestAuditFiltersPagingExport(t *testing.T) {
 	base := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 250; i++ {
 		e := audit.Event{Time: base.Add(time.Duration(i) * time.Minute), RequestID: fmt.Sprint("r", i),
-			User: []string{"alice", "bob"}[i%2], Method: "POST", Path: "/batches", Outcome: "ok", Status: 201}
+			User: []string{"alice", "bob"}[i%2], Method: "POST", Path: "/batches", Detail: audit.Detail{Outcome: "ok"}, Status: 201}
 		if i%10 == 0 {
 			e.Outcome, e.Reason, e.Status = "refused", "conf spark.x is not allowed", 403
 		}
