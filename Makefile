@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build release dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -18,6 +18,11 @@ build:
 # JupyterHub), until Ctrl-C. See README.md.
 dev:
 	@bash deploy/dev/stack.sh up
+
+# Static binaries for linux/amd64 and linux/arm64 with the version built in,
+# SHA-256 checksums and each binary's module list, in dist/ (OUT=…).
+release:
+	@bash deploy/release/release.sh
 
 dev-down:
 	@bash deploy/dev/stack.sh down
