@@ -120,7 +120,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		}
 	}
 	if g.minter != nil {
-		sopts.Keys = token.Published{Keys: g.minter.Keys()}
+		sopts.Keys = token.Published{Keys: g.minter.Keys(), Issuer: cfg.Tokens.Issuer, Claims: cfg.Tokens.Claims()}
 		sopts.Token = &token.Issuer{
 			Minter:                 g.minter,
 			AdminsMayMintForOthers: cfg.Tokens.AdminsMayMintForOthers,

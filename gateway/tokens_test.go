@@ -84,11 +84,14 @@ func newTokenHarness(t *testing.T, mode delivery.Mode, opts ...func(*config.Conf
 	// Livy's log echoes the conf it was given, values and all.
 	fake.LogLines = []string{"--conf spark.app.db=" + dbPassword, "using api key " + apiKey}
 
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
 	cfg.Store.Path = filepath.Join(dir, "livygate.db")
 	cfg.Tokens = token.Config{
-		Enabled: true, Issuer: "https://livygate.test", Audience: []string{"s3-proxy"},
+		// The issuer is the gateway's own URL, as OIDC discovery needs.
+		Enabled: true, Issuer: "http://" + srv.Listener.Addr().String(), Audience: []string{"s3-proxy"},
 		Lifetime:          60 * 60e9,
 		SigningKey:        token.KeyConfig{Ref: secrets.Ref{File: keyFile}, Algorithm: "ES256"},
 		GroupClaims:       []token.GroupClaimConfig{{Name: "groups", Format: "array"}},
@@ -113,8 +116,8 @@ func newTokenHarness(t *testing.T, mode delivery.Mode, opts ...func(*config.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gw.Server.Handler())
-	t.Cleanup(srv.Close)
+	srv.Config.Handler = gw.Server.Handler()
+	srv.Start()
 	return &tokenHarness{t: t, gw: gw, srv: srv, livy: fake, logs: logs, log: log}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/token"
 )
 
 // access says who may reach a route; the router adds the checks.
@@ -46,15 +47,17 @@ var getOrHead = []string{http.MethodGet, http.MethodHead}
 // the catch-all; the router sends paths no other line could match straight
 // to it.
 func (o Options) routes() []route {
-	var jwks, allPEM, pemByKID, otherKeys http.Handler
+	var jwks, allPEM, pemByKID, discovery, otherKeys http.Handler
 	if o.Keys != nil {
 		jwks, allPEM, pemByKID = http.HandlerFunc(o.Keys.JWKS), http.HandlerFunc(o.Keys.AllPEM), http.HandlerFunc(o.Keys.PEMByKID)
+		discovery = http.HandlerFunc(o.Keys.OpenIDConfiguration)
 		otherKeys = notFound("not found")
 	}
 	return []route{
 		{"/healthz", getOrHead, anyone, http.HandlerFunc(healthz)},
 		{"/readyz", getOrHead, anyone, readyz(o.Ready)},
-		{"/.well-known/jwks.json", getOrHead, anyone, jwks},
+		{token.JWKSPath, getOrHead, anyone, jwks},
+		{token.OpenIDConfigPath, getOrHead, anyone, discovery},
 		{"/.well-known/livygate/keys.pem", getOrHead, anyone, allPEM},
 		{"/.well-known/livygate/keys/{file}", getOrHead, anyone, pemByKID},
 		{"/.well-known/*", nil, anyone, otherKeys},

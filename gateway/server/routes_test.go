@@ -25,6 +25,9 @@ type echoKeys struct{}
 func (echoKeys) JWKS(w http.ResponseWriter, r *http.Request)     { echo("jwks").ServeHTTP(w, r) }
 func (echoKeys) AllPEM(w http.ResponseWriter, r *http.Request)   { echo("pem").ServeHTTP(w, r) }
 func (echoKeys) PEMByKID(w http.ResponseWriter, r *http.Request) { echo("kid:").ServeHTTP(w, r) }
+func (echoKeys) OpenIDConfiguration(w http.ResponseWriter, r *http.Request) {
+	echo("discovery").ServeHTTP(w, r)
+}
 
 func TestRoutingTable(t *testing.T) {
 	log, _ := test.NewNullLogger()
@@ -44,6 +47,7 @@ func TestRoutingTable(t *testing.T) {
 		{full, "GET", "/healthz", 200, `{"status":"ok"}`},
 		{full, "POST", "/healthz", 200, "livy"},
 		{full, "GET", "/.well-known/jwks.json", 200, "jwks"},
+		{full, "GET", "/.well-known/openid-configuration", 200, "discovery"},
 		{full, "HEAD", "/.well-known/livygate/keys.pem", 200, ""},
 		{full, "GET", "/.well-known/livygate/keys/k1.pem", 200, "kid:k1.pem"},
 		{full, "GET", "/.well-known/livygate/keys/a/b.pem", 404, `{"msg":"not found"`},

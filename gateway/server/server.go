@@ -48,6 +48,7 @@ type Options struct {
 type KeyPublisher interface {
 	JWKS(w http.ResponseWriter, r *http.Request)
 	AllPEM(w http.ResponseWriter, r *http.Request)
+	OpenIDConfiguration(w http.ResponseWriter, r *http.Request)
 	PEMByKID(w http.ResponseWriter, r *http.Request)
 }
 

@@ -146,6 +146,20 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Claims lists every claim a minted token carries, for discovery.
+func (c Config) Claims() []string {
+	claims := []string{"iss", "sub", "aud", "iat", "nbf", "exp", "jti"}
+	for _, u := range c.UserClaims {
+		if !slices.Contains(claims, u) {
+			claims = append(claims, u)
+		}
+	}
+	for _, g := range c.GroupClaims {
+		claims = append(claims, g.Name)
+	}
+	return claims
+}
+
 // registeredClaim reports the claims livygate sets itself.
 func registeredClaim(c string) bool {
 	switch c {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,10 +20,45 @@ import (
 // tokens it signed are common.
 const JWKSCacheSeconds = 300
 
-// Published serves the public keys to anyone: the JWKS and the PEM
-// downloads (all keys, or one by kid). The server's routing table says
-// where each is mounted.
-type Published struct{ Keys *KeySet }
+// Published serves the public keys to anyone: the JWKS, the PEM downloads
+// (all keys, or one by kid) and the OpenID provider metadata that lets any
+// OIDC consumer find the JWKS from the issuer. The server's routing table
+// says where each is mounted.
+type Published struct {
+	Keys *KeySet
+	// Issuer is the tokens' iss, the gateway's public base URL: discovery
+	// lives at Issuer + OpenIDConfigPath and names Issuer + JWKSPath.
+	Issuer string
+	// Claims are the claims minted tokens carry.
+	Claims []string
+}
+
+// Paths of the published documents, as the routing table mounts them.
+const (
+	JWKSPath         = "/.well-known/jwks.json"
+	OpenIDConfigPath = "/.well-known/openid-configuration"
+)
+
+// OpenIDConfiguration serves the OpenID provider metadata (OpenID Connect
+// Discovery 1.0) of the tokens: issuer, jwks_uri, the algorithms the
+// published keys sign with, and the claims.
+func (p Published) OpenIDConfiguration(w http.ResponseWriter, _ *http.Request) {
+	var algs []string
+	for _, k := range p.Keys.List() {
+		if !slices.Contains(algs, k.Algorithm) {
+			algs = append(algs, k.Algorithm)
+		}
+	}
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSCacheSeconds))
+	respond.JSON(w, http.StatusOK, map[string]any{
+		"issuer":                                p.Issuer,
+		"jwks_uri":                              strings.TrimRight(p.Issuer, "/") + JWKSPath,
+		"id_token_signing_alg_values_supported": algs,
+		"response_types_supported":              []string{"id_token"},
+		"subject_types_supported":               []string{"public"},
+		"claims_supported":                      p.Claims,
+	})
+}
 
 // JWKS serves the JSON Web Key Set.
 func (p Published) JWKS(w http.ResponseWriter, _ *http.Request) {

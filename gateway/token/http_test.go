@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/livygate/livygate/gateway/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livygate/livygate/gateway/clocktest"
+
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/scope"
 )
 
 // Where the server's routing table mounts the downloads.
 const (
-	JWKSPath    = "/.well-known/jwks.json"
 	PEMPath     = "/.well-known/livygate/keys.pem"
 	PEMByKIDDir = "/.well-known/livygate/keys/"
 )
