@@ -20,6 +20,7 @@ import (
 // recordMint keeps a record of a minted token (never the token) in the
 // store, for the Keys page and later audits.
 func (g *Gateway) recordMint(m token.Minted) {
+	g.metrics.Minted(m.Algorithm)
 	if g.Store != nil {
 		g.Store.RecordMint(store.MintRecord{JTI: m.ID, User: m.User, Kid: m.KeyID, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt})
 	}

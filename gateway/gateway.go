@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,12 +21,15 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/metrics"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/server"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
+	"github.com/livygate/livygate/livy"
 )
 
 // Gateway is a configured livygate: its HTTP server and, when configured,
@@ -41,14 +45,18 @@ type Gateway struct {
 	interval time.Duration
 	minter   *token.Minter  // nil when tokens are off
 	reaper   *reaper.Reaper // nil when reaper: is off
-	log      *logrus.Logger
+	metrics  *metrics.Metrics
+	// metricsListen serves /metrics without login when metrics.listen is set.
+	metricsListen string
+	log           *logrus.Logger
 }
 
 // New builds the gateway from a configuration that Validate accepted. It
 // reads as the list of what livygate is made of, in the order each part
 // needs the ones before it.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
-	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log,
+		metrics: metrics.New(), metricsListen: cfg.Metrics.Listen}
 	if err := g.build(cfg, log); err != nil {
 		g.Close() // the store, when it was opened
 		return nil, err
@@ -72,8 +80,12 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 			return err
 		}
 		sink = audit.Multi{sink, g.Store}
+		g.metrics.StoreQueue(func() (int, uint64, uint64) {
+			st := g.Store.Stats()
+			return st.Queued, st.Written, st.Dropped
+		})
 	}
-	authn, err := newAuthenticator(cfg, g.minter, b, g.Store)
+	authn, err := newAuthenticator(cfg, g.minter, b, g.Store, g.metrics)
 	if err != nil {
 		return err
 	}
@@ -93,6 +105,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	if err := cfg.Livy.Upstream(&popts); err != nil {
 		return fmt.Errorf("livy: %w", err)
 	}
+	popts.Transport = g.metrics.LivyTransport(popts.Transport)
 	p := proxy.New(popts)
 	if gov.limits, err = newLimiter(cfg, p.Livy(), log); err != nil {
 		return err
@@ -105,13 +118,19 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	gov.reaper = g.reaper
 	sopts := server.Options{
-		Listen: cfg.Listen,
-		Realm:  cfg.Auth.Realm,
-		Authn:  authn,
-		Livy:   p,
-		Ready:  p.Livy(),
-		Audit:  sink,
-		Log:    log,
+		Listen:      cfg.Listen,
+		Realm:       cfg.Auth.Realm,
+		Authn:       authn,
+		Livy:        p,
+		Ready:       p.Livy(),
+		Observe:     g.metrics.Request,
+		OnAuth:      g.metrics.Authentication,
+		LivyMetrics: livyMetrics(p.Livy()),
+		Audit:       sink,
+		Log:         log,
+	}
+	if g.metricsListen == "" {
+		sopts.Metrics = g.metrics.Handler()
 	}
 	sopts.AdminSync, sopts.AdminReaper = http.HandlerFunc(g.adminSync), http.HandlerFunc(g.adminReaper)
 	if g.Store != nil && cfg.UI.Enabled {
@@ -149,6 +168,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 			g.reaper.Run(ctx)
 			return nil
 		})
+	}
+	if g.metricsListen != "" {
+		group.Go(func() error { return serveMetrics(ctx, g.metricsListen, g.metrics.Handler()) })
 	}
 	group.Go(func() error { return g.Server.Serve(ctx, ln) })
 	return group.Wait()
@@ -191,7 +213,7 @@ func (g *Gateway) Keys() []token.KeyInfo {
 // newAuthenticator builds the chain of configured authenticators. Failed
 // logins count in the store when there is one, so a guesser gets no more
 // tries from another replica.
-func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store, m *metrics.Metrics) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -212,10 +234,13 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st s
 		if st != nil {
 			basic.ShareLockout(st)
 		}
+		m.CacheRatio("credentials", basic.Cache().Lookups)
 		chain = append(chain, basic)
 	}
 	if b.hubLogin != nil {
-		chain = append(chain, auth.NewHubToken(cfg.Auth, b.hubLogin, time.Now))
+		hub := auth.NewHubToken(cfg.Auth, b.hubLogin, time.Now)
+		m.CacheRatio("hub_tokens", hub.Cache().Lookups)
+		chain = append(chain, hub)
 	}
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("auth: no authenticator is configured")
@@ -231,4 +256,39 @@ func auditSink(log *logrus.Logger) audit.Sink {
 		sink.Flush = f.Flush
 	}
 	return sink
+}
+
+// livyMetrics serves Livy's own /metrics JSON, which /metrics (now the
+// gateway's Prometheus series) used to forward.
+func livyMetrics(lc *livy.Client) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := lc.Metrics(r.Context())
+		if err != nil {
+			respond.Error(w, r, http.StatusBadGateway, "Livy's metrics: "+err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+}
+
+// serveMetrics answers /metrics (and nothing else) on its own listener,
+// without login, until ctx ends.
+func serveMetrics(ctx context.Context, addr string, h http.Handler) error {
+	only := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Addr: addr, Handler: only, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	return nil
 }

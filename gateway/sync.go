@@ -44,6 +44,7 @@ func (g *Gateway) recordRun(r *provision.Run, trigger string, addToHistory bool)
 		g.history.Add(r)
 	}
 	LogRun(g.log, r)
+	g.metrics.SyncRun(trigger, r.ExitCode(), r.Finished.Sub(r.Started))
 	if g.Store != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -66,6 +66,11 @@ func (c *Client) Version(ctx context.Context) error {
 	return err
 }
 
+// Metrics returns Livy's own /metrics document (JSON, Dropwizard's).
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, "/metrics", "")
+}
+
 // do calls Livy at escapedPath, sent exactly as given: escaping it again
 // would turn a name with a space or '%' into another name.
 func (c *Client) do(ctx context.Context, method, escapedPath, query string) ([]byte, error) {

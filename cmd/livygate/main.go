@@ -21,6 +21,7 @@ import (
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/metrics"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -185,6 +186,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log, closeLog := logging.New(cfg.Log, os.Stderr)
 	defer closeLog()
+	metrics.Version = buildVersion()
 	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "livygate serve: %s\n", oneLine(err))

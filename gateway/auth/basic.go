@@ -231,6 +231,9 @@ func checkCredentials(user, password string) error {
 	return CheckUsername(user)
 }
 
+// Cache is the verified-credentials cache, for its hit ratio.
+func (b *Basic) Cache() *CredentialCache { return b.cache }
+
 // CheckUsername refuses a user name that is empty (or only spaces), longer
 // than MaxUsernameBytes, not valid UTF-8, or holds a control character.
 func CheckUsername(user string) error {

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,8 @@ type CredentialCache struct {
 	mu    sync.Mutex
 	order *list.List // of *cacheEntry, most recently used first
 	byKey map[credKey]*list.Element
+
+	hits, misses atomic.Uint64
 }
 
 type cacheEntry struct {
@@ -96,19 +99,31 @@ func (c *CredentialCache) Get(user, password string, now time.Time) *Identity {
 	el, ok := c.byKey[k]
 	if !ok {
 		c.mu.Unlock()
+		c.misses.Add(1)
 		return nil
 	}
 	e := el.Value.(*cacheEntry)
 	if !now.Before(e.expires) {
 		c.removeLocked(el)
 		c.mu.Unlock()
+		c.misses.Add(1)
 		return nil
 	}
+	c.hits.Add(1)
 	c.order.MoveToFront(el)
 	id := e.id
 	c.mu.Unlock()
 	id.Groups = slices.Clone(id.Groups)
 	return &id
+}
+
+// Lookups counts the Gets that found credentials and those that did not,
+// for the cache hit ratio.
+func (c *CredentialCache) Lookups() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // Put remembers that these credentials verified as id, until now+TTL.

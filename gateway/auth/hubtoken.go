@@ -27,6 +27,9 @@ type HubToken struct {
 	now        func() time.Time
 }
 
+// Cache is the accepted-tokens cache, for its hit ratio.
+func (h *HubToken) Cache() *CredentialCache { return h.cache }
+
 // hubCacheUser keys the token cache apart from Basic credentials.
 const hubCacheUser = "\x00jupyterhub-token"
 

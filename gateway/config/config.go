@@ -9,6 +9,7 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/metrics"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/proxy"
@@ -40,6 +41,7 @@ type Config struct {
 	Store      store.Config     `yaml:"store"`
 	Limits     limits.Config    `yaml:"limits"`
 	Reaper     reaper.Config    `yaml:"reaper"`
+	Metrics    metrics.Config   `yaml:"metrics"`
 }
 
 // Default returns the configuration used where the file is silent: every
@@ -60,6 +62,7 @@ func Default() Config {
 		Store:      store.Default(),
 		Limits:     limits.Default(),
 		Reaper:     reaper.Default(),
+		Metrics:    metrics.Default(),
 	}
 }
 

@@ -37,7 +37,8 @@ func TestExampleDocumentsEveryKeyAndLoads(t *testing.T) {
 	}
 	for _, path := range Fields() {
 		leaf := path[strings.LastIndex(path, ".")+1:]
-		if !strings.Contains(string(example), leaf+":") {
+		section, _, _ := strings.Cut(path, ".")
+		if !strings.Contains(string(example), leaf+":") || !strings.Contains(string(example), "\n"+section+":") {
 			t.Errorf("deploy/livygate.example.yaml does not document %s", path)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,7 +64,8 @@ func newRequestID() string {
 // withScope gives every request an id and a scope, logs it when it ends, and
 // records an audit event for every mutating call and every refusal. The id is
 // always the gateway's own: a client-sent X-Request-Id is not trusted.
-func withScope(next http.Handler, log logrus.FieldLogger, sink audit.Sink, now func() time.Time) http.Handler {
+func withScope(next http.Handler, o Options) http.Handler {
+	log, sink, now := o.Log, o.Audit, o.Now
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
 		client, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -87,7 +89,11 @@ func withScope(next http.Handler, log logrus.FieldLogger, sink audit.Sink, now f
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			finish(log, sink, r, sc, rec.status, now().Sub(start), start)
+			d := now().Sub(start)
+			finish(log, sink, r, sc, rec.status, d, start)
+			if o.Observe != nil {
+				o.Observe(routeClass(r.URL.Path), r.Method, rec.status, d)
+			}
 		}()
 		next.ServeHTTP(rec, r.WithContext(scope.With(r.Context(), sc)))
 	})
@@ -133,11 +139,15 @@ func isMutating(method string) bool {
 // authenticate puts the verified caller into the scope or answers: 401 for
 // missing or wrong credentials, 429 when locked out, 503 when the identity
 // backend is down (never 401, so an outage is not taken for a bad password).
-func authenticate(next http.Handler, authn auth.Authenticator, realm string) http.Handler {
+func authenticate(next http.Handler, authn auth.Authenticator, realm string, onAuth func(scheme, outcome string)) http.Handler {
 	challenge := fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", realm)
+	if onAuth == nil {
+		onAuth = func(string, string) {}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scope.From(r.Context())
 		id, err := authn.Authenticate(r.Context(), r)
+		onAuth(authScheme(r), authOutcome(id, err))
 		var locked *auth.LockedError
 		switch {
 		case err == nil && id != nil:
@@ -163,6 +173,35 @@ func authenticate(next http.Handler, authn auth.Authenticator, realm string) htt
 			respond.Error(w, r, http.StatusServiceUnavailable, "authentication failed; try again later")
 		}
 	})
+}
+
+// authScheme names how the caller tried to log in, from the Authorization
+// header's scheme alone (never its value).
+func authScheme(r *http.Request) string {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch s := strings.ToLower(scheme); s {
+	case "basic", "bearer", "token":
+		return s
+	case "":
+		return "none"
+	}
+	return "other"
+}
+
+// authOutcome sorts an authentication's result as the answer does.
+func authOutcome(id *auth.Identity, err error) string {
+	var locked *auth.LockedError
+	switch {
+	case err == nil && id != nil:
+		return "ok"
+	case errors.As(err, &locked):
+		return "locked"
+	case err == nil, errors.Is(err, auth.ErrNoCredentials):
+		return "missing"
+	case errors.Is(err, auth.ErrBadCredentials) && !errors.Is(err, auth.ErrUnavailable):
+		return "invalid"
+	}
+	return "unavailable"
 }
 
 // requireAdmin lets only gateway admins through.

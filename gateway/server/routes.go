@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/livygate/livygate/gateway/respond"
 	"github.com/livygate/livygate/gateway/token"
@@ -21,9 +22,9 @@ const (
 func (o Options) guard(h http.Handler, a access) http.Handler {
 	switch a {
 	case caller:
-		return authenticate(h, o.Authn, o.Realm)
+		return authenticate(h, o.Authn, o.Realm, o.OnAuth)
 	case adminOnly:
-		return authenticate(requireAdmin(h), o.Authn, o.Realm)
+		return authenticate(requireAdmin(h), o.Authn, o.Realm, o.OnAuth)
 	}
 	return h
 }
@@ -64,6 +65,8 @@ func (o Options) routes() []route {
 		{"/token", nil, caller, o.Token}, // answers 405 with Allow itself
 		{"/admin/sync", getOrHead, adminOnly, o.AdminSync},
 		{"/admin/reaper", getOrHead, adminOnly, o.AdminReaper},
+		{"/admin/livy/metrics", getOrHead, adminOnly, o.LivyMetrics},
+		{"/metrics", getOrHead, adminOnly, o.Metrics},
 		// The admin UI is one mounted app: its login form, session cookie,
 		// CSRF checks and security headers wrap every page, so its pages
 		// are listed in ui.routes.
@@ -71,6 +74,26 @@ func (o Options) routes() []route {
 		{"/admin/*", nil, adminOnly, notFound("no such admin endpoint")},
 		{"/*", nil, caller, o.Livy},
 	}
+}
+
+// routeClass is the metrics' label for a path: which part of the table
+// answers it.
+func routeClass(path string) string {
+	switch {
+	case path == "/healthz" || path == "/readyz":
+		return "health"
+	case strings.HasPrefix(path, "/.well-known/"):
+		return "keys"
+	case path == "/token":
+		return "token"
+	case path == "/metrics":
+		return "metrics"
+	case strings.HasPrefix(path, "/admin/ui"):
+		return "ui"
+	case strings.HasPrefix(path, "/admin/"):
+		return "admin"
+	}
+	return "livy"
 }
 
 func notFound(msg string) http.Handler {

@@ -38,10 +38,19 @@ type Options struct {
 	Keys KeyPublisher
 	// Token, when set, serves /token to authenticated callers.
 	Token http.Handler
-	Ready Pinger
-	Audit audit.Sink
-	Log   logrus.FieldLogger
-	Now   func() time.Time
+	// Metrics, when set, serves GET /metrics (Prometheus) to admins; Livy's
+	// own /metrics JSON moves to /admin/livy/metrics (LivyMetrics).
+	Metrics, LivyMetrics http.Handler
+	// Observe, when set, hears every answered request: its route class,
+	// method, status and duration (for metrics).
+	Observe func(route, method string, status int, d time.Duration)
+	// OnAuth, when set, hears every authentication attempt: the scheme the
+	// caller used and how it ended.
+	OnAuth func(scheme, outcome string)
+	Ready  Pinger
+	Audit  audit.Sink
+	Log    logrus.FieldLogger
+	Now    func() time.Time
 }
 
 // KeyPublisher serves the token keys' downloads (token.Published).
@@ -64,7 +73,7 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	router := newRouter(opts.routes(), opts.guard)
-	return &Server{opts: opts, handler: withScope(router, opts.Log, opts.Audit, opts.Now)}
+	return &Server{opts: opts, handler: withScope(router, opts)}
 }
 
 // Handler is the whole chain, for tests and benchmarks.

@@ -58,6 +58,7 @@ type Minted struct {
 	Token     string
 	ID        string // jti
 	KeyID     string
+	Algorithm string
 	User      string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -78,7 +79,7 @@ func (m *Minter) Mint(user string, groups []string) (Minted, error) {
 		return Minted{}, err
 	}
 	out := Minted{
-		ID: base64.RawURLEncoding.EncodeToString(nonce[:]), KeyID: key.ID, User: user,
+		ID: base64.RawURLEncoding.EncodeToString(nonce[:]), KeyID: key.ID, Algorithm: key.Algorithm, User: user,
 		IssuedAt: now, ExpiresAt: now.Add(m.opts.Lifetime),
 	}
 	aud := m.opts.Audience

@@ -178,6 +178,10 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte) (creat
 		writeJSON(w, 200, map[string]any{"version": v})
 		return false
 	}
+	if r.URL.Path == "/metrics" { // Livy's Dropwizard registry, abridged
+		writeJSON(w, 200, map[string]any{"version": "4.0.0", "gauges": map[string]any{}, "counters": map[string]any{}})
+		return false
+	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	res := segs[0]
 	if _, ok := f.items[res]; !ok {
