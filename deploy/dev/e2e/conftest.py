@@ -6,7 +6,9 @@ component's log attached to its report.
 """
 
 import os
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,23 @@ def load_stack_env():
             k, v = line.split("=", 1)
             env[k] = v.strip('"')
     return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, check, timeout, step=2.0):
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.time() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
 
 
 @pytest.fixture(scope="session")

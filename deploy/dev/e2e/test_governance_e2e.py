@@ -10,7 +10,6 @@ each: the tests hold at most three at once and end every one they start.
 """
 
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import CACHE, REPO
+from conftest import CACHE, REPO, free_port, wait_until
 from kernel import SparkmagicKernel
 
 RUN = uuid.uuid4().hex[:6]
@@ -52,17 +51,6 @@ def last_line(result):
     assert result.ok, result.summary()
     lines = result.stdout.strip().splitlines()
     return lines[-1].strip() if lines else ""
-
-
-def wait_until(what, check, timeout, step=2.0):
-    deadline = time.time() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
 
 
 # --- limits, on the stack's own gateway ------------------------------------------
@@ -108,12 +96,6 @@ def test_alices_fourth_session_is_refused_with_the_limit_in_the_notebook(stack):
 
 
 # --- the reaper, on a second gateway with a fast reaper ---------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def gw2(stack):
