@@ -137,9 +137,11 @@ func (r *Router) BackendOf(res livy.Resource, id int) string {
 }
 
 // Client is one backend's own Livy client, for what is asked of each
-// backend apart (its version).
+// backend apart (its version, its reachability).
 type Client struct {
-	Name, Version string
+	Name string
+	// Release is the configured version ("" asks Livy).
+	Release string
 	*livy.Client
 }
 
@@ -147,7 +149,7 @@ type Client struct {
 func (r *Router) Clients() []Client {
 	out := make([]Client, len(r.backends))
 	for i, b := range r.backends {
-		out[i] = Client{Name: b.name, Version: b.version, Client: b.client}
+		out[i] = Client{Name: b.name, Release: b.version, Client: b.client}
 	}
 	return out
 }
