@@ -25,9 +25,7 @@ func TestSeveralBackendsAreReadyWhileOneAnswers(t *testing.T) {
 		{Name: "emr-a", Config: livy.Config{URL: a.URL()}},
 		{Name: "emr-b", Config: livy.Config{URL: b.URL()}},
 	}
-	cfg.Auth.LDAP.URL = "ldap://127.0.0.1:1" // never dialled here
-	cfg.Auth.LDAP.AllowInsecure = true
-	cfg.Auth.LDAP.UserBaseDN = "ou=people,dc=x"
+	withUnusedLDAP(&cfg)
 	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
