@@ -136,6 +136,10 @@ func TestRoutedIDsAreTheGatewaysBothWays(t *testing.T) {
 	if r.a.Count("sessions") != 0 {
 		t.Error("the delete did not reach backend a")
 	}
+	events := r.audit.All()
+	if last := events[len(events)-1]; last.Method != http.MethodDelete || last.SessionID != strconv.Itoa(onA) {
+		t.Errorf("the delete's audit event: %+v", last)
+	}
 	after := r.do("alice", http.MethodGet, path("sessions", onA), nil)
 	if after.status != http.StatusNotFound || after.msg(t) != "Session '"+strconv.Itoa(onA)+"' not found." {
 		t.Errorf("a deleted session: %d %s", after.status, after.body)
