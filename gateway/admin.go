@@ -11,6 +11,7 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/respond"
+	"github.com/livygate/livygate/gateway/route"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
@@ -39,7 +40,7 @@ func (k uiKeys) List() []ui.KeyInfo {
 }
 
 // newUI builds the admin UI with the gateway's own backends.
-func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, b *backends, log *logrus.Logger) (http.Handler, error) {
+func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Client, router *route.Router, b *backends, log *logrus.Logger) (http.Handler, error) {
 	opts := ui.Options{
 		Authn:      authn,
 		Store:      g.Store,
@@ -49,7 +50,10 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 		SessionTTL: cfg.UI.SessionTTL,
 		Secure:     cfg.Listen.TLS(),
 		Log:        log,
-		Probes:     probes(lc, b),
+		Probes:     append(livyProbes(lc, router), probes(b)...),
+	}
+	if router != nil {
+		opts.BackendOf = router.BackendOf
 	}
 	if g.minter != nil {
 		opts.Keys = uiKeys{g.minter.Keys()}
@@ -66,9 +70,10 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 	return ui.New(opts)
 }
 
-// probes are the Overview's reachability checks of each configured backend.
-func probes(lc *livy.Client, b *backends) []ui.Probe {
-	out := []ui.Probe{{Name: "Livy", Check: lc.Version}}
+// probes are the Overview's reachability checks of the other configured
+// backends (Livy's: livyProbes).
+func probes(b *backends) []ui.Probe {
+	var out []ui.Probe
 	if b.hub != nil {
 		out = append(out, ui.Probe{Name: "JupyterHub", Check: b.hub.Ping})
 	}

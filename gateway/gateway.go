@@ -102,12 +102,13 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		Governor:             gov,
 		Log:                  log,
 	}
-	if err := cfg.Livy.Upstream(&popts); err != nil {
+	router, err := livyUpstream(cfg, g.Store, &popts, log)
+	if err != nil {
 		return fmt.Errorf("livy: %w", err)
 	}
 	popts.Transport = g.metrics.LivyTransport(popts.Transport)
 	p := proxy.New(popts)
-	if gov.limits, err = newLimiter(cfg, p.Livy(), log); err != nil {
+	if gov.limits, err = newLimiter(cfg, p.Livy(), router, log); err != nil {
 		return err
 	}
 	if b.hub != nil && b.hdfs != nil {
@@ -134,7 +135,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	sopts.AdminSync, sopts.AdminReaper = http.HandlerFunc(g.adminSync), http.HandlerFunc(g.adminReaper)
 	if g.Store != nil && cfg.UI.Enabled {
-		if sopts.UI, err = g.newUI(cfg, authn, p.Livy(), b, log); err != nil {
+		if sopts.UI, err = g.newUI(cfg, authn, p.Livy(), router, b, log); err != nil {
 			return err
 		}
 	}

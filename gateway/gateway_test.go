@@ -24,9 +24,7 @@ func TestWiring(t *testing.T) {
 	defer fake.Close()
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
-	cfg.Auth.LDAP.URL = "ldap://127.0.0.1:1" // never dialled here
-	cfg.Auth.LDAP.AllowInsecure = true
-	cfg.Auth.LDAP.UserBaseDN = "ou=people,dc=x"
+	withUnusedLDAP(&cfg)
 	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -81,9 +79,7 @@ func TestStoreOffMeansNoUI(t *testing.T) {
 	defer fake.Close()
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
-	cfg.Auth.LDAP.URL = "ldap://127.0.0.1:1"
-	cfg.Auth.LDAP.AllowInsecure = true
-	cfg.Auth.LDAP.UserBaseDN = "ou=people,dc=x"
+	withUnusedLDAP(&cfg)
 	cfg.Store.Path, cfg.UI.Enabled = "", false
 	log := logtest.Discard()
 	g, err := gateway.New(cfg, log)
@@ -101,4 +97,12 @@ func TestStoreOffMeansNoUI(t *testing.T) {
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// withUnusedLDAP configures the one authenticator a gateway needs, never
+// dialled by these tests.
+func withUnusedLDAP(cfg *config.Config) {
+	cfg.Auth.LDAP.URL = "ldap://127.0.0.1:1"
+	cfg.Auth.LDAP.AllowInsecure = true
+	cfg.Auth.LDAP.UserBaseDN = "ou=people,dc=x"
 }

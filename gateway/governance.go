@@ -6,7 +6,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/reaper"
+	"github.com/livygate/livygate/gateway/route"
 	"github.com/livygate/livygate/livy"
 )
 
@@ -43,13 +43,14 @@ func (g *governor) Ended(res livy.Resource, item string) (string, string, bool) 
 	return g.reaper.Ended(res, item)
 }
 
-// newLimiter builds the limits with the proxy's Livy client.
-func newLimiter(cfg config.Config, lc *livy.Client, log logrus.FieldLogger) (*limits.Limiter, error) {
-	version, err := limits.NewBackendVersion(cfg.Livy.Version, lc.ServerVersion, time.Now)
+// newLimiter builds the limits with the proxy's Livy client, which counts
+// a user's sessions across every backend when there are several.
+func newLimiter(cfg config.Config, lc *livy.Client, router *route.Router, log logrus.FieldLogger) (*limits.Limiter, error) {
+	version, err := backendVersion(cfg, lc, router)
 	if err != nil {
 		return nil, err
 	}
-	return limits.New(cfg.Limits, limits.Deps{Livy: lc, Version: version.Get, Log: log})
+	return limits.New(cfg.Limits, limits.Deps{Livy: lc, Version: version, Log: log})
 }
 
 // newReaper builds the reaper, or nil when reaper: is off.

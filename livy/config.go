@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -27,9 +28,14 @@ func Default() Config {
 }
 
 // Validate reports every problem of the section, joined, or nil.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.ValidateAt("livy") }
+
+// ValidateAt is Validate for the settings found at key prefix (one entry
+// of livy.backends is "livy.backends[1]"), so messages name the right key.
+func (c Config) ValidateAt(prefix string) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
+		key = prefix + strings.TrimPrefix(key, "livy")
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	u, err := url.Parse(c.URL)

@@ -188,3 +188,55 @@ func TestValidateTokensAndSecrets(t *testing.T) {
 		t.Errorf("env lists not applied: %+v %+v", cfg.Tokens.VerifyKeys, cfg.Secrets.Access)
 	}
 }
+
+func TestSeveralBackendsAreCheckedByKey(t *testing.T) {
+	path := writeFile(t, "c.yaml", `livy:
+  backends:
+    - name: emr-a
+      url: http://10.0.0.11:8998
+    - name: emr-a
+      url: ftp://x
+      tiemout: 3s
+`)
+	if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "tiemout") {
+		t.Fatalf("an unknown key inside a backend: %v", err)
+	}
+	path = writeFile(t, "c.yaml", `livy:
+  url: http://10.0.0.9:8998
+  backends:
+    - name: emr-a
+      url: http://10.0.0.11:8998
+    - name: emr-a
+      url: ftp://x
+  placement:
+    pin:
+      - groups: [finance]
+        backend: emr-c
+store:
+  path: ""
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`livy.backends[1].name: "emr-a" is used twice`,
+		`livy.backends[1].url: scheme must be http or https`,
+		`livy.placement.pin[0].backend: "emr-c" is not one of livy.backends`,
+		"livy.url: is not used with livy.backends",
+		"livy.backends: needs a store",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	cfg, err = Load("", []string{`LIVYGATE_LIVY_BACKENDS=[{"name": "a", "url": "http://10.0.0.1:8998"}, {"name": "b", "url": "http://10.0.0.2:8998", "timeout": "5s"}]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := cfg.Livy.Backends().Backends
+	if len(bs) != 2 || bs[1].Name != "b" || bs[1].Timeout != 5*time.Second || bs[0].Timeout != cfg.Livy.Timeout {
+		t.Errorf("from the environment: %+v", bs)
+	}
+}

@@ -27,6 +27,9 @@ func (c *Config) Validate() error {
 	if c.UI.Enabled && !c.Store.Enabled() {
 		bad("ui.enabled", "needs store.path (the UI reads the audit store)")
 	}
+	if c.Livy.Routes.Enabled() && !c.Store.Enabled() {
+		bad("livy.backends", "needs a store (store.path, or store.driver postgres with store.url): the gateway's session ids are kept there")
+	}
 	if c.Auth.HubToken.Enabled && !c.JupyterHub.Enabled() {
 		bad("auth.hub_token.enabled", "needs jupyterhub.url")
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"testing"
 )
 
@@ -53,3 +54,39 @@ func benchGet(b *testing.B, url string, auth bool) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// BenchmarkGatewayBackends compares, in one run, the gateway in front of
+// one Livy (livy.url, Livy's own ids) with the gateway in front of two
+// (livy.backends: the Router, the gateway's ids, in-memory registry): the
+// poll Sparkmagic repeats, and a create.
+func BenchmarkGatewayBackends(b *testing.B) {
+	setups := []struct {
+		name string
+		new  func(b *testing.B) *harness
+	}{
+		{"one", func(b *testing.B) *harness { return newHarness(b) }},
+		{"two", func(b *testing.B) *harness {
+			r := newRouted(b)
+			r.b.NoRecord = true
+			return r.harness
+		}},
+	}
+	for _, s := range setups {
+		b.Run("poll/"+s.name, func(b *testing.B) {
+			h := s.new(b)
+			h.livy.NoRecord = true
+			id := h.createAs("alice", map[string]any{"kind": "pyspark"})
+			benchGet(b, h.gateway.URL+"/sessions/"+strconv.Itoa(id), true)
+		})
+	}
+	for _, s := range setups {
+		b.Run("create/"+s.name, func(b *testing.B) {
+			h := s.new(b)
+			h.livy.NoRecord = true
+			b.ReportAllocs()
+			for b.Loop() {
+				h.createAs("alice", map[string]any{"kind": "pyspark"})
+			}
+		})
+	}
+}

@@ -4,20 +4,25 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/livygate/livygate/gateway/route"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/livy"
 )
 
-// Config is the livy: section: the Livy server the proxy forwards to, the
-// gateway's own credentials there, and how long a session's owner is
-// remembered.
+// Config is the livy: section: the Livy server the proxy forwards to (or
+// several, Routes), the gateway's own credentials there, and how long a
+// session's owner is remembered.
 type Config struct {
 	livy.Config `yaml:",inline"`
 	Password    secrets.Ref `yaml:"password"`
 	// OwnerCacheTTL bounds how long a session's owner is remembered.
 	OwnerCacheTTL time.Duration `yaml:"owner_cache_ttl"`
+	// Routes lists several Livy servers (livy.backends) instead of livy.url;
+	// the gateway then hands out its own ids (see gateway/route).
+	Routes route.Config `yaml:",inline"`
 }
 
 // Default is the section where the file is silent.
@@ -35,7 +40,31 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("livy.password: is set but livy.username is empty"))
 	}
 	errs = append(errs, c.Password.Check("livy.password", c.Username != ""))
+	if c.Routes.Enabled() && c.URL != Default().URL {
+		errs = append(errs, errors.New("livy.url: is not used with livy.backends: give each backend its url"))
+	}
+	errs = append(errs, c.Backends().Validate())
 	return errors.Join(errs...)
+}
+
+// Backends is Routes with what each backend leaves unset (timeout,
+// username and password, version) taken from the livy: section.
+func (c Config) Backends() route.Config {
+	out := c.Routes
+	out.Backends = slices.Clone(c.Routes.Backends)
+	for i := range out.Backends {
+		b := &out.Backends[i]
+		if b.Timeout == 0 {
+			b.Timeout = c.Timeout
+		}
+		if b.Username == "" && !b.Password.IsSet() {
+			b.Username, b.Password = c.Username, c.Password
+		}
+		if b.Version == "" {
+			b.Version = c.Version
+		}
+	}
+	return out
 }
 
 // Upstream is the part of Options that a validated Config decides: where

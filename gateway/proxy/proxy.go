@@ -456,6 +456,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	var ae *answerError
 	var ne net.Error
 	var tooBig *http.MaxBytesError
+	var unsent interface {
+		error
+		HTTPStatus() int
+	}
 	switch {
 	case errors.As(err, &tooBig):
 		sc.Refuse("body too large")
@@ -468,6 +472,11 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(r.Context().Err(), context.Canceled):
 		sc.Fail("client went away")
 		w.WriteHeader(499) // nobody reads it; the access log does
+	case errors.As(err, &unsent):
+		// The transport refused before anything reached Livy (a backend
+		// that is down, by name): its own status and words.
+		sc.Fail(unsent.Error())
+		respond.Error(w, r, unsent.HTTPStatus(), unsent.Error())
 	case mayHaveCreated(r, err) && p.recoverCreate(w, r, r.Context().Value(createKey{}).(*createPlan)):
 		// Livy did create it: answered as Livy would have.
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

@@ -34,6 +34,7 @@ func runConformance(t *testing.T, b backend) {
 		{"UISessions", testUISessions},
 		{"LoginFailures", testLoginFailures},
 		{"Leases", testLeases},
+		{"IDs", testIDs},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}

@@ -88,6 +88,22 @@ var migrations = []string{
 	// from proxy_user and reason.
 	`ALTER TABLE audit_events ADD COLUMN subject TEXT NOT NULL DEFAULT '';
 	ALTER TABLE audit_events ADD COLUMN note TEXT NOT NULL DEFAULT ''`,
+	// 4: the gateway's own session and batch ids (see ids.go): one counter
+	// every replica draws from, and what each id stands for.
+	`CREATE TABLE gateway_ids (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		allocated_ms BIGINT NOT NULL
+	);
+	CREATE TABLE id_mappings (
+		id BIGINT PRIMARY KEY,
+		resource TEXT NOT NULL,
+		backend TEXT NOT NULL,
+		livy_id BIGINT NOT NULL,
+		owner TEXT NOT NULL,
+		name TEXT NOT NULL,
+		created_ms BIGINT NOT NULL,
+		UNIQUE (resource, backend, livy_id, owner, name)
+	)`,
 }
 
 // autoID is how migrations spell an auto-numbered id column; a dialect

@@ -23,6 +23,7 @@ type Store interface {
 	UISessions
 	LoginFailures
 	Leases
+	IDs
 	// RecordMint queues a record of a minted token (never the token).
 	RecordMint(MintRecord)
 	// SaveRun persists a sync run and its per-user results, and updates each

@@ -141,6 +141,7 @@ func (u *UI) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 		rows = append(rows, row)
 	}
 	data["Rows"] = rows
+	data["Backends"] = u.opts.BackendOf != nil
 	data["Pager"] = newPager(Prefix+"users", url.Values{"q": {q}}, page, usersPerPage, len(match))
 	u.render(w, r, http.StatusOK, "users", v, data)
 }
@@ -157,6 +158,7 @@ type sessionRow struct {
 	Kind    string
 	ID      int
 	Name    string
+	Backend string // with several Livy backends
 	Owner   string
 	State   string
 	AppID   string
@@ -197,6 +199,9 @@ func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 			if e.AppID != nil {
 				row.AppID = *e.AppID
 			}
+			if u.opts.BackendOf != nil {
+				row.Backend = u.opts.BackendOf(res, e.ID)
+			}
 			if res == livy.Batches {
 				row.Kind = "batch"
 			} else if row.Live {
@@ -214,6 +219,7 @@ func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return rows[i].ID > rows[j].ID
 	})
 	data["Rows"] = rows
+	data["Backends"] = u.opts.BackendOf != nil
 	if u.opts.Reaper != nil {
 		data["Reaper"] = u.opts.Reaper.Status()
 	}

@@ -97,6 +97,9 @@ type Options struct {
 	// Reaper, when set, adds idle times, notebook states and the reaper's
 	// recent actions to the Sessions page; nil shows the reaper as off.
 	Reaper Reaper
+	// BackendOf, with several Livy backends, names the one a session or
+	// batch is on (a column of the Sessions page); nil is one Livy.
+	BackendOf func(res livy.Resource, id int) string
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
 	// Sessions, when set, keeps logins where every gateway replica finds
