@@ -51,6 +51,7 @@ bad_usage() { echo "$prog: $*" >&2; usage; exit 2; }
 log() { echo "$prog: $*"; }
 
 # ---- arguments ----------------------------------------------------------
+orig_args=("$@")
 binary_url='' sha='' config_url='' bundle='' secrets='' sm_url='' sm_auth=JupyterHubToken
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -104,7 +105,7 @@ fi
 
 # EMR runs bootstrap actions as the hadoop user, with password-less sudo.
 if [ -z "$ROOT" ] && [ "$EUID" -ne 0 ]; then
-	exec sudo -n bash "$0" "$@"
+	exec sudo -n bash "$0" "${orig_args[@]}"
 fi
 
 for tool in aws sha256sum systemctl install stat cmp sed; do
