@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build release dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build release emr-bundle dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -23,6 +23,11 @@ dev:
 # SHA-256 checksums and each binary's module list, in dist/ (OUT=…).
 release:
 	@bash deploy/release/release.sh
+
+# The EMR bootstrap action and the files it installs, in dist/emr/ (OUT=…),
+# to upload to S3 as is: see deploy/emr/README.md.
+emr-bundle:
+	@bash deploy/emr/bundle.sh
 
 dev-down:
 	@bash deploy/dev/stack.sh down
