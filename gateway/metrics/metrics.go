@@ -42,45 +42,36 @@ func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg}
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_http_requests_total",
-		Help: "Requests answered by the gateway, by route class (livy, admin, ui, token, keys, health, metrics), method and status code.",
-	}, []string{"route", "method", "code"})
-	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "livygate_http_request_duration_seconds",
-		Help:    "Time from a request's arrival to its answer, by route class.",
-		Buckets: latencyBuckets,
-	}, []string{"route"})
-	m.livyDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "livygate_livy_request_duration_seconds",
-		Help:    "Time Livy took to start answering the gateway, by method.",
-		Buckets: latencyBuckets,
-	}, []string{"method"})
-	m.livyErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_livy_errors_total",
-		Help: "Calls to Livy that got no answer or a 5xx, by kind (timeout, refused, connection, status_5xx).",
-	}, []string{"kind"})
-	m.authentications = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_authentications_total",
-		Help: "Authentication attempts by method (basic, bearer, token, none) and outcome (ok, invalid, locked, unavailable, missing).",
-	}, []string{"method", "outcome"})
+	m.requests = counters("livygate_http_requests_total",
+		"Requests answered by the gateway, by route class (livy, admin, ui, token, keys, health, metrics), method and status code.",
+		"route", "method", "code")
+	m.requestDuration = latencies("livygate_http_request_duration_seconds",
+		"Time from a request's arrival to its answer, by route class.",
+		"route")
+	m.livyDuration = latencies("livygate_livy_request_duration_seconds",
+		"Time Livy took to start answering the gateway, by method.",
+		"method")
+	m.livyErrors = counters("livygate_livy_errors_total",
+		"Calls to Livy that got no answer or a 5xx, by kind (timeout, refused, connection, status_5xx).",
+		"kind")
+	m.authentications = counters("livygate_authentications_total",
+		"Authentication attempts by method (basic, bearer, token, none) and outcome (ok, invalid, locked, unavailable, missing).",
+		"method", "outcome")
 	m.lockouts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livygate_lockouts_total",
 		Help: "Logins refused because the user or the client address is locked out after failed logins.",
 	})
-	m.syncRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_sync_runs_total",
-		Help: "User sync runs by trigger (timer, admin, cron) and exit code (0 clean, 1 some users failed, 2 could not run).",
-	}, []string{"trigger", "exit_code"})
+	m.syncRuns = counters("livygate_sync_runs_total",
+		"User sync runs by trigger (timer, admin, cron) and exit code (0 clean, 1 some users failed, 2 could not run).",
+		"trigger", "exit_code")
 	m.syncDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "livygate_sync_duration_seconds",
 		Help:    "How long a user sync run took.",
 		Buckets: []float64{.1, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
 	})
-	m.minted = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_tokens_minted_total",
-		Help: "Per-user tokens minted, by signing algorithm.",
-	}, []string{"algorithm"})
+	m.minted = counters("livygate_tokens_minted_total",
+		"Per-user tokens minted, by signing algorithm.",
+		"algorithm")
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "livygate_build_info",
 		Help: "Always 1; the labels say which build runs.",
@@ -92,6 +83,16 @@ func New() *Metrics {
 		f(c)
 	}
 	return m
+}
+
+// counters is a counter per combination of labels.
+func counters(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// latencies is a latency histogram per combination of labels.
+func latencies(name, help string, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, labels)
 }
 
 // Handler serves the registry in Prometheus' text format.
