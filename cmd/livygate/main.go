@@ -141,6 +141,10 @@ func reloadKeysOnHUP(ctx context.Context, hup <-chan os.Signal, args []string, g
 			return
 		case <-hup:
 		}
+		if gw.Keys() == nil {
+			log.Info("SIGHUP: tokens are off, nothing to reload")
+			continue
+		}
 		var msgs strings.Builder
 		cfg, code := loadFlags("serve", args, &msgs, true)
 		err := errors.New(strings.TrimSpace(msgs.String()))
@@ -205,12 +209,12 @@ func serve(args []string, stderr io.Writer) int {
 		Infof("livygate listening on %s://%s", scheme, ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if cfg.Tokens.Enabled {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP) // before serving: a HUP must never kill the gateway
-		defer signal.Stop(hup)
-		go reloadKeysOnHUP(ctx, hup, args, gw, log)
-	}
+	// Before serving, whatever the configuration: a HUP (log rotation,
+	// an operator's reload) must never kill the gateway.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadKeysOnHUP(ctx, hup, args, gw, log)
 	err = gw.Serve(ctx, ln)
 	if cerr := gw.Close(); cerr != nil {
 		log.WithError(cerr).Error("closing the store")

@@ -115,3 +115,61 @@ tokens:
 		t.Fatal("serve did not stop on SIGTERM")
 	}
 }
+
+// A gateway without tokens keeps serving through a SIGHUP (log rotation
+// sends one): it has nothing to reload, and Go's default would end it.
+func TestServeWithoutTokensSurvivesSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	hubToken := filepath.Join(dir, "hub.token")
+	if err := os.WriteFile(hubToken, []byte("not-used"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(dir, "livygate.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+listen: {address: %q}
+auth: {hub_token: {enabled: true}}
+jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
+log: {level: error}
+store: {path: ""}
+ui: {enabled: false}
+`, addr, hubToken)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
+	healthy := func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for deadline := time.Now().Add(10 * time.Second); !healthy(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not come up")
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case code := <-done:
+		t.Fatalf("serve ended on SIGHUP with %d", code)
+	default:
+	}
+	if !healthy() {
+		t.Fatal("serve stopped answering after SIGHUP")
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d on SIGINT", code)
+	}
+}
