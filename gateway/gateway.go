@@ -41,14 +41,18 @@ type Gateway struct {
 	interval time.Duration
 	minter   *token.Minter  // nil when tokens are off
 	reaper   *reaper.Reaper // nil when reaper: is off
-	log      *logrus.Logger
+	// holder names this process in the store's leases; the singleton jobs
+	// (sync timer, reaper) run on the replica holding their lease.
+	holder string
+	leases []*store.Singleton
+	log    *logrus.Logger
 }
 
 // New builds the gateway from a configuration that Validate accepted. It
 // reads as the list of what livygate is made of, in the order each part
 // needs the ones before it.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
-	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log}
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, holder: store.NewHolder(), log: log}
 	if err := g.build(cfg, log); err != nil {
 		g.Close() // the store, when it was opened
 		return nil, err
@@ -68,7 +72,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	sink := auditSink(log)
 	if cfg.Store.Enabled() {
-		if g.Store, err = store.Open(context.Background(), cfg.Store, store.Deps{Log: log}); err != nil {
+		if g.Store, err = store.Open(context.Background(), cfg.Store, store.Deps{Log: log, Holder: g.holder}); err != nil {
 			return err
 		}
 		sink = audit.Multi{sink, g.Store}
@@ -99,8 +103,17 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	if b.hub != nil && b.hdfs != nil {
 		g.syncer = newSyncer(cfg, b)
+		if l := g.lease("sync", g.interval); l != nil {
+			g.syncer.Gate = l
+		}
 	}
-	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, log); err != nil {
+	var reaperGate reaper.Gate
+	if cfg.Reaper.Enabled() {
+		if l := g.lease("reaper", cfg.Reaper.Interval); l != nil {
+			reaperGate = l
+		}
+	}
+	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, reaperGate, log); err != nil {
 		return err
 	}
 	gov.reaper = g.reaper
@@ -151,7 +164,26 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	group.Go(func() error { return g.Server.Serve(ctx, ln) })
-	return group.Wait()
+	err := group.Wait()
+	// The timers have stopped: hand their leases over at once rather than
+	// letting another replica wait for them to expire.
+	for _, l := range g.leases {
+		l.Release(context.Background())
+	}
+	return err
+}
+
+// lease is the store lease of a singleton job run every interval, or nil
+// without a store (then the job runs here on every tick, as on one node).
+// Its ttl is two intervals: the holder extends it at every run, and another
+// replica takes over within two intervals of the holder's death.
+func (g *Gateway) lease(job string, interval time.Duration) *store.Singleton {
+	if g.Store == nil || interval <= 0 {
+		return nil
+	}
+	l := store.NewSingleton(g.Store, job, g.holder, 2*interval, g.log.WithField("job", job))
+	g.leases = append(g.leases, l)
+	return l
 }
 
 // Close writes what the store has queued and closes it. Call it after Serve

@@ -34,6 +34,8 @@ func runConformance(t *testing.T, b backend) {
 		{"UISessions", testUISessions},
 		{"LoginFailures", testLoginFailures},
 		{"Leases", testLeases},
+		{"Singletons", testSingletons},
+		{"SingletonsRace", testSingletonsRace},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}

@@ -38,8 +38,11 @@ type Options struct {
 	PruneEvery time.Duration
 	// ReportEvery logs dropped events at most this often (default 10 s).
 	ReportEvery time.Duration
-	Log         logrus.FieldLogger
-	Now         func() time.Time
+	// Holder names this process in leases (default NewHolder()): retention
+	// runs on the one replica holding the "retention" lease.
+	Holder string
+	Log    logrus.FieldLogger
+	Now    func() time.Time
 }
 
 // batchMax bounds one write transaction.
@@ -61,6 +64,7 @@ type SQL struct {
 	reported  uint64        // dropped count at the last report (writer only)
 	written   atomic.Uint64
 	lastPrune time.Time
+	retention *Singleton
 
 	// beforeWrite, when set (tests), runs before each batch is written.
 	beforeWrite func()
@@ -126,8 +130,12 @@ func newSQL(ctx context.Context, db *sql.DB, d dialect, opts Options) (*SQL, err
 	if opts.Log == nil {
 		opts.Log = logrus.StandardLogger()
 	}
+	if opts.Holder == "" {
+		opts.Holder = NewHolder()
+	}
 	s := &SQL{db: db, dialect: d, opts: opts,
 		queue: make(chan item, opts.QueueSize), stop: make(chan struct{}), done: make(chan struct{})}
+	s.retention = NewSingleton(s, "retention", opts.Holder, 3*opts.PruneEvery, opts.Log)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -228,6 +236,7 @@ func (s *SQL) Stats() Stats {
 func (s *SQL) Close() error {
 	s.closing.Do(func() { close(s.stop) })
 	<-s.done
+	s.retention.Release(context.Background())
 	return s.db.Close()
 }
 
@@ -236,7 +245,7 @@ func (s *SQL) writer() {
 	tick := time.NewTicker(s.opts.ReportEvery)
 	defer tick.Stop()
 	s.lastPrune = s.opts.Now()
-	s.prune(context.Background())
+	s.pruneIfHeld()
 	for {
 		select {
 		case it := <-s.queue:
@@ -245,7 +254,7 @@ func (s *SQL) writer() {
 			s.reportDrops()
 			if s.opts.Now().Sub(s.lastPrune) >= s.opts.PruneEvery {
 				s.lastPrune = s.opts.Now()
-				s.prune(context.Background())
+				s.pruneIfHeld()
 			}
 		case <-s.stop:
 			for {
@@ -337,6 +346,12 @@ func (s *SQL) insert(batch []item) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// pruneIfHeld applies retention when this replica holds the retention
+// lease, so that replicas sharing a database do not all delete the same rows.
+func (s *SQL) pruneIfHeld() {
+	s.retention.Do(context.Background(), func(ctx context.Context) { _ = s.prune(ctx) })
 }
 
 // Prune implements Store.
