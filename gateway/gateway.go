@@ -77,7 +77,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		}
 		sink = audit.Multi{sink, g.Store}
 	}
-	authn, err := newAuthenticator(cfg, g.minter, b, g.Store)
+	authn, err := newAuthenticator(cfg, g.minter, b, g.Store, log)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (g *Gateway) Keys() []token.KeyInfo {
 // newAuthenticator builds the chain of configured authenticators. Failed
 // logins count in the store when there is one, so a guesser gets no more
 // tries from another replica.
-func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store, log logrus.FieldLogger) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -241,6 +241,7 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st s
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
+		basic.Log = log // lockouts, and the store's outages, in the gateway's log
 		if st != nil {
 			basic.ShareLockout(st)
 		}

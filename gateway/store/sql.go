@@ -301,6 +301,11 @@ func (s *SQL) write(batch []item) {
 		s.beforeWrite()
 	}
 	err := s.insert(batch)
+	if err != nil && s.db.Stats().OpenConnections > 0 {
+		// Once, at once: after a database restart the pool's idle
+		// connections are dead, and the retry gets a fresh one.
+		err = s.insert(batch)
+	}
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
 		s.opts.Log.WithError(err).WithField("events", len(batch)).Error("store: writing audit events failed")

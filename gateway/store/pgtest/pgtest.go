@@ -50,6 +50,7 @@ type Server struct {
 	binDir  string
 	runAs   *syscall.Credential
 	logFile string
+	opts    options
 }
 
 // Option changes how Start runs the server.
@@ -182,6 +183,25 @@ func (s *Server) start(o options) error {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	return s.startOn(o, port)
+}
+
+// Stop stops the server now (a fast shutdown), as an outage would; Restart
+// brings it back on the same address with the same data.
+func (s *Server) Stop() { s.stop() }
+
+// Restart starts the stopped server again on its address.
+func (s *Server) Restart() {
+	s.t.Helper()
+	_, p, _ := net.SplitHostPort(s.Addr)
+	port, _ := strconv.Atoi(p)
+	if err := s.startOn(s.opts, port); err != nil {
+		s.t.Fatalf("pgtest: PostgreSQL did not restart: %v\n%s", err, s.logTail())
+	}
+}
+
+func (s *Server) startOn(o options, port int) error {
+	s.opts = o
 	args := []string{"-D", filepath.Join(s.Dir, "data"), "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=50"}
 	if !o.durable {
