@@ -56,7 +56,12 @@ type Server struct {
 // Option changes how Start runs the server.
 type Option func(*options)
 
-type options struct{ durable bool }
+type options struct{ durable, statStatements bool }
+
+// StatStatements preloads pg_stat_statements, so a test can count the
+// statements the server ran (CREATE EXTENSION pg_stat_statements in the
+// database it reads them from).
+func StatStatements() Option { return func(o *options) { o.statStatements = true } }
 
 // Durable keeps PostgreSQL's own defaults (fsync and synchronous commit
 // on), for benchmarks; tests run without them, which is faster and loses
@@ -206,6 +211,9 @@ func (s *Server) startOn(o options, port int) error {
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=50"}
 	if !o.durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	if o.statStatements {
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all")
 	}
 	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
