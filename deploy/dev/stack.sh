@@ -426,6 +426,10 @@ $(if [ "$STACK_HUB_NOTEBOOKS" = 1 ]; then
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
   Spark       $STACK_SPARK_MASTER${STACK_YARN_RM_URL:+   (YARN ResourceManager $STACK_YARN_RM_URL; apps: deploy/dev/yarn/yarn.sh apps)}
   LDAP        $STACK_LDAP_URL
+$(if [ "${STACK_HA:-}" = 1 ]; then
+		echo "  HA          gateway B $STACK_GATEWAY2_URL, Livy 2 $STACK_LIVY2_URL, PostgreSQL store (DSN in $STACK_PG_DSN_FILE)"
+		echo "              livy.backends: ${STACK_LIVY_BACKENDS:-off (both gateways front the first Livy)}"
+	fi)
 
 Demo users (LDAP passwords, generated at first start; the same logins for
 JupyterHub, the gateway and the admin UI):
