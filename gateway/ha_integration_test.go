@@ -162,6 +162,9 @@ func TestIntegrationPostgresOutage(t *testing.T) {
 		t.Fatalf("statement after the restart: %d %s", status, body)
 	}
 	waitFor("the first event after the restart in PostgreSQL", func() bool { return auditRows() == 2 })
+	if !logged(hook, "store: writing audit events again") {
+		t.Error("the store's recovery was not logged")
+	}
 	if d := g.Store.Stats().Dropped; d != dropped {
 		t.Errorf("%d events dropped after PostgreSQL came back", d-dropped)
 	}

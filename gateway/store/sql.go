@@ -65,6 +65,11 @@ type SQL struct {
 	written   atomic.Uint64
 	lastPrune time.Time
 	retention *Singleton
+	// Write failures (writer only): whether the last batch failed, when one
+	// was last logged and how many events failed since.
+	failing     bool
+	failLogged  time.Time
+	failedSince uint64
 
 	// beforeWrite, when set (tests), runs before each batch is written.
 	beforeWrite func()
@@ -308,8 +313,20 @@ func (s *SQL) write(batch []item) {
 	}
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
-		s.opts.Log.WithError(err).WithField("events", len(batch)).Error("store: writing audit events failed")
+		s.failedSince += uint64(len(batch))
+		// While the database is down every batch fails: one line per
+		// ReportEvery, not one per batch.
+		if now := s.opts.Now(); now.Sub(s.failLogged) >= s.opts.ReportEvery {
+			s.opts.Log.WithError(err).WithFields(logrus.Fields{"events": len(batch), "failed_since_last_report": s.failedSince}).
+				Error("store: writing audit events failed; they are dropped from the store (they are still in the log)")
+			s.failLogged, s.failedSince = now, 0
+		}
+		s.failing = true
 		return
+	}
+	if s.failing {
+		s.opts.Log.WithField("dropped_total", s.dropped.Load()).Warn("store: writing audit events again")
+		s.failing, s.failLogged, s.failedSince = false, time.Time{}, 0
 	}
 	s.written.Add(uint64(len(batch)))
 }
