@@ -219,3 +219,53 @@ func TestNewHolder(t *testing.T) {
 		t.Errorf("holders %q and %q", a, b)
 	}
 }
+
+// While the database refuses writes, the failures are counted and logged
+// once per report interval, not once per batch; the recovery is logged.
+func TestWriteFailuresLoggedOncePerIntervalAndRecovery(t *testing.T) {
+	c := clocktest.New(time.Now())
+	log, hook := logtest.NewNullLogger()
+	s := open(t, sqliteBackend(), Options{Now: c.Now, Log: log, ReportEvery: time.Hour})
+	if _, err := s.db.Exec(`ALTER TABLE audit_events RENAME TO audit_events_away`); err != nil {
+		t.Fatal(err)
+	}
+	record := func(n int) {
+		t.Helper()
+		want := s.Stats().Written + s.Stats().Dropped + 1
+		s.Record(event("alice", "POST", "/sessions", "ok", c.Now()))
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().Written+s.Stats().Dropped < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("event %d neither written nor dropped", n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	failures := func() int {
+		n := 0
+		for _, e := range hook.AllEntries() {
+			if strings.HasPrefix(e.Message, "store: writing audit events failed") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; i < 5; i++ {
+		record(i)
+	}
+	if st := s.Stats(); st.Dropped != 5 || failures() != 1 {
+		t.Fatalf("5 failed writes: %+v, %d log lines; want 5 dropped, 1 line", st, failures())
+	}
+	c.Add(time.Hour)
+	record(5)
+	if failures() != 2 {
+		t.Errorf("a failure an interval later: %d lines, want 2", failures())
+	}
+	if _, err := s.db.Exec(`ALTER TABLE audit_events_away RENAME TO audit_events`); err != nil {
+		t.Fatal(err)
+	}
+	record(6)
+	if st := s.Stats(); st.Written != 1 || !hasLog(hook, "store: writing audit events again") {
+		t.Errorf("after recovery: %+v, logs %v", st, messages(hook))
+	}
+}
