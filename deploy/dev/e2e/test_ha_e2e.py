@@ -236,7 +236,8 @@ def placed(ha, name):
         if r.status_code != 200:
             continue
         for s in r.json()["sessions"]:
-            if s.get("name") == name:
+            # The gateway names it owner~name in Livy.
+            if (s.get("name") or "").split("~", 1)[-1] == name:
                 found.append((backend, s["id"]))
     assert len(found) == 1, f"session {name} on {found}"
     return found[0]
