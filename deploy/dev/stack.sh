@@ -373,7 +373,7 @@ STACK_LIVY2_URL=http://127.0.0.1:${LIVY2_PORT}
 STACK_LIVY_URLS="http://127.0.0.1:${LIVY_PORT} http://127.0.0.1:${LIVY2_PORT}"
 STACK_LIVY2_PID_FILE=$(pid_file livy2)
 STACK_LIVY_BACKENDS="${HA_BACKENDS:+livy1=http://127.0.0.1:${LIVY_PORT} livy2=http://127.0.0.1:${LIVY2_PORT}}"
-STACK_PG_DSN=$(cat "$DEV_CACHE/postgres/dsn")
+STACK_PG_DSN="$(cat "$DEV_CACHE/postgres/dsn")"
 STACK_PG_DSN_FILE=${DEV_CACHE}/postgres/dsn
 STACK_PG_BIN=$(bash "$HERE/postgres/postgres.sh" env | sed -n 's/^DEV_PG_BIN=//p')
 STACK_SYNC_INTERVAL=${DEV_HA_SYNC_INTERVAL}

@@ -130,8 +130,14 @@ write_dsn() {
 cmd_stop() {
 	local p
 	if p="$(read_pid postgres)" && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+		log "postgres: fast shutdown of pid $p"
 		kill -INT "$p" 2>/dev/null || true
 		for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		if ! kill -0 "$p" 2>/dev/null; then
+			rm -f "$(pid_file postgres)"
+			log "postgres: stopped"
+			return 0
+		fi
 	fi
 	stop_bg postgres 20
 }
