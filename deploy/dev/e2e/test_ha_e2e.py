@@ -133,6 +133,7 @@ def test_sync_runs_once_per_interval_across_both(ha):
     assert len(runs) <= int(window / iv) + 1, f"{len(runs)} timer runs in {window:.0f}s at {iv}s: both replicas ran"
     gaps = [(b - a) / 1000 for a, b in zip(runs, runs[1:])]
     assert all(g >= 0.6 * iv for g in gaps), f"runs {gaps}s apart at an interval of {iv}s: two replicas ran"
+    print(f"{len(runs)} timer sync runs in {window:.1f}s at {iv}s, gaps {gaps}")
     # Exactly one gateway took the sync lease.
     logs = [(REPO / ".cache/dev/logs" / f).read_text(errors="replace") if (REPO / ".cache/dev/logs" / f).exists() else ""
             for f in ("livygate.log", "livygate2.log")]
@@ -220,8 +221,11 @@ def test_gateway_a_killed_during_traffic_b_carries_on(ha, alices):
     while not ha.timer_runs_since(killed_ms + 2 * ha.interval * 1000 - 1000):
         assert time.time() < deadline, "no timer sync run after gateway A died"
         time.sleep(1)
+    took_over_s = (ha.timer_runs_since(killed_ms)[0] - killed_ms) / 1000
     stop.set()
     t.join(15)
+    print(f"gateway A killed: {polls[0]} polls through B, {len(failures)} failed; "
+          f"next timer sync run {took_over_s:.1f}s after the kill")
     assert polls[0] > 20
     assert not failures, f"{len(failures)} of {polls[0]} polls through B failed while A died: {failures[:5]}"
 
