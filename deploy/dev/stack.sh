@@ -239,9 +239,12 @@ ha_backends_choice() {
 	auto)
 		HA_BACKENDS=1
 		gateway_config "$1" "$DEV_GATEWAY_PORT" "$GW_DIR/sync.lock" >"$GW_DIR/livygate-probe.yaml"
-		if ! env -i PATH="$PATH" HOME="${HOME:-/root}" "$ROOT/bin/livygate" check-config --config "$GW_DIR/livygate-probe.yaml" >"$GW_DIR/livygate-probe.out" 2>&1; then
+		# Only an unknown key means the feature is absent; any other
+		# refusal is a bug of the feature, and the gateways then fail to start.
+		if ! env -i PATH="$PATH" HOME="${HOME:-/root}" "$ROOT/bin/livygate" check-config --config "$GW_DIR/livygate-probe.yaml" >"$GW_DIR/livygate-probe.out" 2>&1 &&
+			grep -q 'field backends not found' "$GW_DIR/livygate-probe.out"; then
 			HA_BACKENDS=""
-			log "HA: this livygate does not accept livy.backends ($(grep -m1 -i backends "$GW_DIR/livygate-probe.out" || head -1 "$GW_DIR/livygate-probe.out")); both gateways use the first Livy"
+			log "HA: this livygate does not know livy.backends yet; both gateways use the first Livy"
 		fi
 		rm -f "$GW_DIR/livygate-probe.yaml" "$GW_DIR/livygate-probe.out"
 		;;
