@@ -336,6 +336,7 @@ provision_homes() {
 write_stack_env() {
 	(
 		umask 077
+		{
 		cat <<ENV
 # The dev stack's endpoints and demo credentials (deploy/dev/stack.sh).
 STACK_GATEWAY_URL=http://127.0.0.1:${DEV_GATEWAY_PORT}
@@ -382,7 +383,8 @@ STACK_PG_BIN=$(bash "$HERE/postgres/postgres.sh" env | sed -n 's/^DEV_PG_BIN=//p
 STACK_SYNC_INTERVAL=${DEV_HA_SYNC_INTERVAL}
 ENV
 		fi
-	) >"$STACK_ENV"
+		} >"$STACK_ENV"
+	)
 }
 
 # write_sparkmagic_config writes one Sparkmagic config.json per demo user
