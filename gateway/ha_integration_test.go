@@ -156,6 +156,12 @@ func TestIntegrationPostgresOutage(t *testing.T) {
 
 	// PostgreSQL comes back: the next write is stored, without a restart
 	// of the gateway (the pool's dead connections are replaced).
+	// Both events made during the outage (the statement, the refused
+	// login) have been tried and dropped before PostgreSQL comes back.
+	waitFor("the outage's two events to be dropped", func() bool {
+		st := g.Store.Stats()
+		return st.Queued == 0 && st.Dropped == stats0.Dropped+2
+	})
 	dropped := g.Store.Stats().Dropped
 	pg.Restart()
 	if status, body, _ := call("alice", pw["alice"], "POST", "/sessions/0/statements", `{"code":"3+3"}`); status != 201 {
