@@ -6,7 +6,7 @@ CACHE := .cache
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build release emr-bundle dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
+.PHONY: all build release emr-bundle dev dev-down lint test test-unit test-integration test-harness test-e2e test-e2e-yarn test-e2e-ha test-browser screenshots fuzz bench bench-ui deps deps-bench deps-browser vet clean
 DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
@@ -96,6 +96,15 @@ E2E_YARN := ( t0=$$SECONDS; \
 	bash deploy/dev/stack.sh down >/dev/null 2>&1; \
 	echo "e2e on YARN: $$((SECONDS - t0)) s (stack started on YARN, tested, stopped)"; exit $$rc )
 
+# Last, the HA phase: the stack restarted with DEV_HA=1 (two gateways on one
+# PostgreSQL, a second Livy; the Hub API-only) for the tests marked ha.
+E2E_HA := ( t0=$$SECONDS; \
+	if DEV_HA=1 DEV_HUB_NOTEBOOKS=0 bash deploy/dev/stack.sh start; then \
+		DEV_HA=1 $(DEV_PY) -m pytest -q -rA -m ha deploy/dev/e2e; rc=$$?; \
+	else rc=1; fi; \
+	DEV_HA=1 bash deploy/dev/stack.sh down >/dev/null 2>&1; \
+	echo "e2e HA: $$((SECONDS - t0)) s (HA stack started, tested, stopped)"; exit $$rc )
+
 test-e2e:
 	@bash deploy/dev/stack.sh start
 	@set +e; $(DEV_PY) -m pytest -q deploy/dev/e2e; rc=$$?; \
@@ -103,7 +112,12 @@ test-e2e:
 		$(NOTEBOOK_TEST); rc3=$$?; \
 		bash deploy/dev/stack.sh down >/dev/null 2>&1; \
 		$(E2E_YARN); rc4=$$?; \
-		for r in $$rc $$rc2 $$rc3 $$rc4; do [ $$r -ne 0 ] && exit $$r; done; exit 0
+		$(E2E_HA); rc5=$$?; \
+		for r in $$rc $$rc2 $$rc3 $$rc4 $$rc5; do [ $$r -ne 0 ] && exit $$r; done; exit 0
+
+# Only the end-to-end tests marked ha, against the HA stack.
+test-e2e-ha:
+	@set +e; $(E2E_HA)
 
 # Only the end-to-end tests marked yarn, against the stack on YARN.
 test-e2e-yarn:

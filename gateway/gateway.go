@@ -48,14 +48,18 @@ type Gateway struct {
 	metrics  *metrics.Metrics
 	// metricsListen serves /metrics without login when metrics.listen is set.
 	metricsListen string
-	log           *logrus.Logger
+	// holder names this process in the store's leases; the singleton jobs
+	// (sync timer, reaper) run on the replica holding their lease.
+	holder string
+	leases []*store.Singleton
+	log    *logrus.Logger
 }
 
 // New builds the gateway from a configuration that Validate accepted. It
 // reads as the list of what livygate is made of, in the order each part
 // needs the ones before it.
 func New(cfg config.Config, log *logrus.Logger) (*Gateway, error) {
-	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, log: log,
+	g := &Gateway{history: provision.NewHistory(cfg.Sync.History), interval: cfg.Sync.Interval, holder: store.NewHolder(), log: log,
 		metrics: metrics.New(), metricsListen: cfg.Metrics.Listen}
 	if err := g.build(cfg, log); err != nil {
 		g.Close() // the store, when it was opened
@@ -76,7 +80,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	sink := auditSink(log)
 	if cfg.Store.Enabled() {
-		if g.Store, err = store.Open(context.Background(), cfg.Store, store.Deps{Log: log}); err != nil {
+		if g.Store, err = store.Open(context.Background(), cfg.Store, store.Deps{Log: log, Holder: g.holder}); err != nil {
 			return err
 		}
 		sink = audit.Multi{sink, g.Store}
@@ -85,7 +89,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 			return st.Queued, st.Written, st.Dropped
 		})
 	}
-	authn, err := newAuthenticator(cfg, g.minter, b, g.Store, g.metrics)
+	authn, err := newAuthenticator(cfg, g.minter, b, g.Store, g.metrics, log)
 	if err != nil {
 		return err
 	}
@@ -113,8 +117,17 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	if b.hub != nil && b.hdfs != nil {
 		g.syncer = newSyncer(cfg, b)
+		if l := g.lease("sync", g.interval); l != nil {
+			g.syncer.Gate = l
+		}
 	}
-	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, log); err != nil {
+	var reaperGate reaper.Gate
+	if cfg.Reaper.Enabled() {
+		if l := g.lease("reaper", cfg.Reaper.Interval); l != nil {
+			reaperGate = l
+		}
+	}
+	if g.reaper, err = newReaper(cfg, p.Livy(), b, sink, reaperGate, log); err != nil {
 		return err
 	}
 	gov.reaper = g.reaper
@@ -174,7 +187,26 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		group.Go(func() error { return serveMetrics(ctx, g.metricsListen, g.metrics.Handler()) })
 	}
 	group.Go(func() error { return g.Server.Serve(ctx, ln) })
-	return group.Wait()
+	err := group.Wait()
+	// The timers have stopped: hand their leases over at once rather than
+	// letting another replica wait for them to expire.
+	for _, l := range g.leases {
+		l.Release(context.Background())
+	}
+	return err
+}
+
+// lease is the store lease of a singleton job run every interval, or nil
+// without a store (then the job runs here on every tick, as on one node).
+// Its ttl is two intervals: the holder extends it at every run, and another
+// replica takes over within two intervals of the holder's death.
+func (g *Gateway) lease(job string, interval time.Duration) *store.Singleton {
+	if g.Store == nil || interval <= 0 {
+		return nil
+	}
+	l := store.NewSingleton(g.Store, job, g.holder, 2*interval, g.log.WithField("job", job))
+	g.leases = append(g.leases, l)
+	return l
 }
 
 // Close writes what the store has queued and closes it. Call it after Serve
@@ -214,7 +246,7 @@ func (g *Gateway) Keys() []token.KeyInfo {
 // newAuthenticator builds the chain of configured authenticators. Failed
 // logins count in the store when there is one, so a guesser gets no more
 // tries from another replica.
-func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store, m *metrics.Metrics) (auth.Authenticator, error) {
+func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st store.Store, m *metrics.Metrics, log logrus.FieldLogger) (auth.Authenticator, error) {
 	var chain auth.Chain
 	if minter != nil && cfg.Tokens.AcceptBearer {
 		// First: a JupyterHub token may come as Bearer too, and the Hub need
@@ -232,6 +264,7 @@ func newAuthenticator(cfg config.Config, minter *token.Minter, b *backends, st s
 		if err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
+		basic.Log = log // lockouts, and the store's outages, in the gateway's log
 		if st != nil {
 			basic.ShareLockout(st)
 		}

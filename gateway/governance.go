@@ -54,11 +54,11 @@ func newLimiter(cfg config.Config, lc *livy.Client, router *route.Router, log lo
 }
 
 // newReaper builds the reaper, or nil when reaper: is off.
-func newReaper(cfg config.Config, lc *livy.Client, b *backends, sink audit.Sink, log logrus.FieldLogger) (*reaper.Reaper, error) {
+func newReaper(cfg config.Config, lc *livy.Client, b *backends, sink audit.Sink, gate reaper.Gate, log logrus.FieldLogger) (*reaper.Reaper, error) {
 	if !cfg.Reaper.Enabled() {
 		return nil, nil
 	}
-	deps := reaper.Deps{Livy: lc, Audit: sink, Log: log}
+	deps := reaper.Deps{Livy: lc, Audit: sink, Log: log, Gate: gate}
 	if cfg.Reaper.OrphanAfter > 0 {
 		hub := *b.hub   // the shared client's connections, without its retries:
 		hub.Retries = 1 // the next pass tries again

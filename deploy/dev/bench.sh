@@ -20,6 +20,10 @@
 #     vs the one list call it makes (gateway/reaper); fake Livy and Hub.
 #  7. Store: audit events written per second and the lockout's round trips,
 #     SQLite vs a real PostgreSQL on loopback (gateway/store, same run).
+#  8. HA: a poll and a create through the whole gateway (gateway.New, cached
+#     LDAP login, fake Livy in process) with the PostgreSQL store vs SQLite
+#     vs straight to the fake Livy, same run; PostgreSQL's statements counted
+#     with pg_stat_statements during the polls (must be 0) (gateway/).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,8 +36,8 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store firstcell.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store firstcell} "
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store ha firstcell.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store ha firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -246,6 +250,33 @@ print(f"  audit events written: SQLite {sq:,.0f}/s, PostgreSQL {pg:,.0f}/s (Post
 for name, what in (("LockoutCheck", "lockout check (before an uncached login)"), ("LoginFailure", "counting a failed login")):
     s, p = med(name + "/sqlite"), med(name + "/postgres")
     print(f"  {what}: SQLite {s/1e3:,.0f} µs, PostgreSQL {p/1e3:,.0f} µs ({p/s:.1f}x)")
+PY
+fi
+
+if part ha; then
+echo
+echo "HA: a poll and a create through the whole gateway, PostgreSQL store vs SQLite vs straight to Livy (fake), same run:"
+go test -tags integration -run NONE -bench BenchmarkHAStore -benchtime 2s -count 3 ./gateway/ >"$work/ha-bench.txt" 2>&1 ||
+	{ tail -20 "$work/ha-bench.txt"; exit 1; }
+python3 - "$work/ha-bench.txt" <<'PY'
+import re, statistics, sys
+text = open(sys.argv[1]).read()
+def med(name, unit="ns/op"):
+    v = [float(x) for x in re.findall(r'^BenchmarkHAStore/' + re.escape(name) + r'-\d+\s+\d+.*?\s([\d.]+) ' + re.escape(unit), text, re.M)]
+    if not v:
+        sys.exit(f"bench: BenchmarkHAStore/{name} ({unit}) did not run:\n" + text)
+    return statistics.median(v)
+for what, name in (("poll (GET /sessions/{id})", "Poll"), ("create (POST /sessions)", "Create")):
+    d, s, p = med(name + "/direct"), med(name + "/sqlite"), med(name + "/postgres")
+    print(f"  {what}: direct {d/1e3:,.0f} µs; gateway on SQLite {s/1e3:,.0f} µs (+{(s-d)/1e3:,.0f} µs); "
+          f"on PostgreSQL {p/1e3:,.0f} µs (+{(p-d)/1e3:,.0f} µs); PostgreSQL/SQLite {p/s:.2f}x, added {(p-d)/max(s-d, 1):.2f}x")
+d, s, p = (med("PollParallel/" + n, "req/s") for n in ("direct", "sqlite", "postgres"))
+print(f"  polls, 4 clients per CPU: direct {d:,.0f} req/s; SQLite {s:,.0f} req/s; PostgreSQL {p:,.0f} req/s (PostgreSQL/SQLite {p/s:.2f}x)")
+print(f"  PostgreSQL statements per poll: {med('Poll/postgres', 'pgstmts/op'):g} (sequential), "
+      f"{med('PollParallel/postgres', 'pgstmts/op'):g} (parallel); per create: {med('Create/postgres', 'pgstmts/op'):.2f} "
+      "(the audit insert, queued and batched off the request)")
+if med('Poll/postgres', 'pgstmts/op') != 0 or med('PollParallel/postgres', 'pgstmts/op') != 0:
+    sys.exit("bench: a poll cost a PostgreSQL statement")
 PY
 fi
 

@@ -8,6 +8,7 @@
 #   stack.sh start   the same, but return once everything is ready (tests)
 #   stack.sh down    stop everything a previous start left running (make dev-down)
 #   stack.sh env     print the stack's env file
+#   stack.sh livy2 start|stop   (DEV_HA=1) the second Livy alone
 #
 # Ports (environment, defaults in brackets): DEV_LDAP_PORT [3890],
 # HDFS_PORT [9820], HDFS_HTTP_PORT [9870], LIVY_PORT [8998],
@@ -21,6 +22,17 @@
 # DEV_SPARK_MASTER [local[1]]: where Livy runs Spark. "yarn" also starts a
 # YARN ResourceManager + NodeManager on the same HDFS (deploy/dev/yarn/yarn.sh)
 # and sets livy.spark.master = yarn: slower and bigger, see README.md.
+#
+# DEV_HA=1: the HA mode (docs/ha.md). Also starts PostgreSQL on
+# DEV_PG_PORT [5439] (deploy/dev/postgres/postgres.sh), a second Livy
+# ("livy2", local[1], small driver) on LIVY2_PORT [8996] with RSC ports
+# LIVY2_RSC_PORT_RANGE [10020~10030], and a second gateway on
+# DEV_GATEWAY2_PORT [8997]; both gateways use store.driver postgres and a
+# sync timer (DEV_HA_SYNC_INTERVAL [10s]), each with its own lock file, so
+# only the store's lease keeps the sync to one replica. DEV_HA_BACKENDS
+# [auto]: 1 lists both Livys in livy.backends, 0 puts both gateways on the
+# first Livy (livy.url), auto uses livy.backends when this livygate accepts
+# it (check-config). Local mode only.
 #
 # Every component logs to $DEV_CACHE/logs/<component>.log; a failure names
 # the log and prints its tail. The endpoints and demo credentials are written
@@ -49,11 +61,23 @@ esac
 # whole life (and a while after a delete): 4 lets alice hold three sessions
 # (the governance e2e test) with room for one still stopping.
 export LIVY_MAX_CREATION="${LIVY_MAX_CREATION:-4}"
+DEV_HA="${DEV_HA:-}"
+[ "$DEV_HA" = 0 ] && DEV_HA=""
+if [ -n "$DEV_HA" ]; then
+	[ -z "$ON_YARN" ] || die "DEV_HA=1 runs Spark in local mode only"
+	export DEV_PG_PORT="${DEV_PG_PORT:-5439}"
+	DEV_GATEWAY2_PORT="${DEV_GATEWAY2_PORT:-8997}"
+	LIVY2_PORT="${LIVY2_PORT:-8996}"
+	LIVY2_RSC_PORT_RANGE="${LIVY2_RSC_PORT_RANGE:-10020~10030}"
+	DEV_HA_SYNC_INTERVAL="${DEV_HA_SYNC_INTERVAL:-10s}"
+	DEV_HA_BACKENDS="${DEV_HA_BACKENDS:-auto}"
+fi
 
 LDAP_DIR="$DEV_CACHE/ldap"
 GW_DIR="$DEV_CACHE/livygate"
 STACK_ENV="$DEV_CACHE/stack.env"
 GW_LOG="$(log_file livygate)"
+GW2_LOG="$(log_file livygate2)"
 DEMO_USERS="alice bob carol"
 
 start_all() {
@@ -85,6 +109,11 @@ start_all() {
 	else
 		LIVY_SPARK_MASTER="$DEV_SPARK_MASTER" bash "$HERE/livy/livy.sh" start
 	fi
+	if [ -n "$DEV_HA" ]; then
+		log "HA: a second Livy on 127.0.0.1:$LIVY2_PORT, PostgreSQL on 127.0.0.1:$DEV_PG_PORT"
+		livy2 start
+		bash "$HERE/postgres/postgres.sh" start
+	fi
 	log "JupyterHub on 127.0.0.1:$DEV_HUB_PORT (log in at 127.0.0.1:$DEV_HUB_PUBLIC_PORT)"
 	# Users log in with their LDAP password; their notebooks' Sparkmagic
 	# kernels reach the gateway with their own Hub token.
@@ -98,15 +127,32 @@ start_all() {
 	log "creating the demo users' HDFS homes"
 	provision_homes
 	log "livygate on 127.0.0.1:$DEV_GATEWAY_PORT"
-	rotate_log "$GW_LOG"
-	# A clean environment: livygate refuses unknown LIVYGATE_* variables.
-	start_bg livygate "$GW_LOG" env -i PATH="$PATH" HOME="${HOME:-/root}" \
-		"$ROOT/bin/livygate" serve --config "$GW_DIR/livygate.yaml"
-	wait_for_url livygate "http://127.0.0.1:$DEV_GATEWAY_PORT/readyz" 60 "$GW_LOG" livygate || die "livygate did not become ready; see $GW_LOG"
+	start_gateway livygate "$GW_LOG" "$GW_DIR/livygate.yaml" "$DEV_GATEWAY_PORT"
+	if [ -n "$DEV_HA" ]; then
+		log "HA: a second livygate on 127.0.0.1:$DEV_GATEWAY2_PORT (same PostgreSQL${HA_BACKENDS:+, livy.backends: both Livys})"
+		start_gateway livygate2 "$GW2_LOG" "$GW_DIR/livygate2.yaml" "$DEV_GATEWAY2_PORT"
+	fi
 
 	write_stack_env "$hub_token_file"
 	write_sparkmagic_config
 	log "stack ready in $((SECONDS - t0)) s"
+}
+
+# start_gateway NAME LOG CONFIG PORT: livygate serve, waited for.
+start_gateway() {
+	rotate_log "$2"
+	# A clean environment: livygate refuses unknown LIVYGATE_* variables.
+	start_bg "$1" "$2" env -i PATH="$PATH" HOME="${HOME:-/root}" \
+		"$ROOT/bin/livygate" serve --config "$3"
+	wait_for_url "$1" "http://127.0.0.1:$4/readyz" 60 "$2" "$1" || die "$1 did not become ready; see $2"
+}
+
+# livy2 start|stop: the HA stack's second Livy (deploy/dev/livy/livy.sh,
+# instance 2): local[1], a small driver.
+livy2() {
+	LIVY_INSTANCE=2 LIVY_PORT="$LIVY2_PORT" LIVY_RSC_PORT_RANGE="$LIVY2_RSC_PORT_RANGE" \
+		LIVY_SPARK_MASTER='local[1]' LIVY_DRIVER_MEMORY="${LIVY2_DRIVER_MEMORY:-384m}" LIVY_HEAP="${LIVY2_HEAP:-384m}" \
+		bash "$HERE/livy/livy.sh" "$1"
 }
 
 # make_token_keys writes one signing key per algorithm, once: RS256 signs,
@@ -128,16 +174,91 @@ make_demo_secrets() {
 		(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$GW_DIR/secrets/demo-db-password")
 }
 
+# livy_section: the livy: section. In the HA stack with HA_BACKENDS set,
+# both Livys as livy.backends.
+livy_section() {
+	if [ -n "${HA_BACKENDS:-}" ]; then
+		cat <<YAML
+livy:
+  backends:
+    - {name: livy1, url: "http://127.0.0.1:${LIVY_PORT}"}
+    - {name: livy2, url: "http://127.0.0.1:${LIVY2_PORT}"}
+YAML
+	else
+		cat <<YAML
+livy:
+  url: http://127.0.0.1:${LIVY_PORT}
+YAML
+	fi
+}
+
+# sync_store_sections LOCK_FILE: the sync: and store: sections; PostgreSQL
+# and a sync timer in the HA stack.
+sync_store_sections() {
+	if [ -n "$DEV_HA" ]; then
+		cat <<YAML
+sync:
+  lock_file: $1
+  interval: ${DEV_HA_SYNC_INTERVAL}
+store:
+  driver: postgres
+  url:
+    file: ${DEV_CACHE}/postgres/dsn
+YAML
+	else
+		cat <<YAML
+sync:
+  lock_file: ${GW_DIR}/sync.lock
+store:
+  path: ${GW_DIR}/livygate.db
+YAML
+	fi
+}
+
 write_gateway_config() {
 	mkdir -p "$GW_DIR"
 	make_token_keys
 	make_demo_secrets
-	cat >"$GW_DIR/livygate.yaml" <<YAML
+	HA_BACKENDS=""
+	if [ -n "$DEV_HA" ]; then
+		ha_backends_choice "$1"
+	fi
+	gateway_config "$1" "$DEV_GATEWAY_PORT" "$GW_DIR/sync.lock" >"$GW_DIR/livygate.yaml"
+	if [ -n "$DEV_HA" ]; then
+		gateway_config "$1" "$DEV_GATEWAY2_PORT" "$GW_DIR/sync2.lock" >"$GW_DIR/livygate2.yaml"
+	fi
+}
+
+# ha_backends_choice HUB_TOKEN_FILE: sets HA_BACKENDS when the HA stack
+# lists both Livys (DEV_HA_BACKENDS 1, or auto and this livygate accepts
+# livy.backends).
+ha_backends_choice() {
+	case "$DEV_HA_BACKENDS" in
+	1) HA_BACKENDS=1 ;;
+	0) ;;
+	auto)
+		HA_BACKENDS=1
+		gateway_config "$1" "$DEV_GATEWAY_PORT" "$GW_DIR/sync.lock" >"$GW_DIR/livygate-probe.yaml"
+		# Only an unknown key means the feature is absent; any other
+		# refusal is a bug of the feature, and the gateways then fail to start.
+		if ! env -i PATH="$PATH" HOME="${HOME:-/root}" "$ROOT/bin/livygate" check-config --config "$GW_DIR/livygate-probe.yaml" >"$GW_DIR/livygate-probe.out" 2>&1 &&
+			grep -q 'field backends not found' "$GW_DIR/livygate-probe.out"; then
+			HA_BACKENDS=""
+			log "HA: this livygate does not know livy.backends yet; both gateways use the first Livy"
+		fi
+		rm -f "$GW_DIR/livygate-probe.yaml" "$GW_DIR/livygate-probe.out"
+		;;
+	*) die "DEV_HA_BACKENDS=$DEV_HA_BACKENDS: use 1, 0 or auto" ;;
+	esac
+}
+
+# gateway_config HUB_TOKEN_FILE PORT LOCK_FILE: one gateway's livygate.yaml.
+gateway_config() {
+	cat <<YAML
 # Generated by deploy/dev/stack.sh for the local dev stack.
 listen:
-  address: 127.0.0.1:${DEV_GATEWAY_PORT}
-livy:
-  url: http://127.0.0.1:${LIVY_PORT}
+  address: 127.0.0.1:${2}
+$(livy_section)
 auth:
   admin_group: livygate-admins
   ldap:
@@ -158,10 +279,7 @@ hdfs:
   user: ${HDFS_SUPERUSER:-hdfs}
   # No group: homes inherit /user's (supergroup), which no analyst is in, so
   # 0750 keeps each home private. A group every user shares would open them all.
-sync:
-  lock_file: ${GW_DIR}/sync.lock
-store:
-  path: ${GW_DIR}/livygate.db
+$(sync_store_sections "$3")
 tokens:
   enabled: true
   issuer: http://127.0.0.1:${DEV_GATEWAY_PORT}
@@ -218,7 +336,8 @@ provision_homes() {
 write_stack_env() {
 	(
 		umask 077
-		cat >"$STACK_ENV" <<ENV
+		{
+		cat <<ENV
 # The dev stack's endpoints and demo credentials (deploy/dev/stack.sh).
 STACK_GATEWAY_URL=http://127.0.0.1:${DEV_GATEWAY_PORT}
 STACK_LIVY_URL=http://127.0.0.1:${LIVY_PORT}
@@ -245,6 +364,26 @@ STACK_ALICE_PASSWORD=${ALICE_PASSWORD}
 STACK_BOB_PASSWORD=${BOB_PASSWORD}
 STACK_CAROL_PASSWORD=${CAROL_PASSWORD}
 ENV
+		if [ -n "$DEV_HA" ]; then
+			cat <<ENV
+# HA (DEV_HA=1): two gateways on one PostgreSQL, two Livys.
+STACK_HA=1
+STACK_GATEWAY2_URL=http://127.0.0.1:${DEV_GATEWAY2_PORT}
+STACK_GATEWAY_URLS="http://127.0.0.1:${DEV_GATEWAY_PORT} http://127.0.0.1:${DEV_GATEWAY2_PORT}"
+STACK_GATEWAY2_CONFIG=${GW_DIR}/livygate2.yaml
+STACK_GATEWAY_PID_FILE=$(pid_file livygate)
+STACK_GATEWAY2_PID_FILE=$(pid_file livygate2)
+STACK_LIVY2_URL=http://127.0.0.1:${LIVY2_PORT}
+STACK_LIVY_URLS="http://127.0.0.1:${LIVY_PORT} http://127.0.0.1:${LIVY2_PORT}"
+STACK_LIVY2_PID_FILE=$(pid_file livy2)
+STACK_LIVY_BACKENDS="${HA_BACKENDS:+livy1=http://127.0.0.1:${LIVY_PORT} livy2=http://127.0.0.1:${LIVY2_PORT}}"
+STACK_PG_DSN="$(cat "$DEV_CACHE/postgres/dsn")"
+STACK_PG_DSN_FILE=${DEV_CACHE}/postgres/dsn
+STACK_PG_BIN=$(bash "$HERE/postgres/postgres.sh" env | sed -n 's/^DEV_PG_BIN=//p')
+STACK_SYNC_INTERVAL=${DEV_HA_SYNC_INTERVAL}
+ENV
+		fi
+		} >"$STACK_ENV"
 	)
 }
 
@@ -292,6 +431,10 @@ $(if [ "$STACK_HUB_NOTEBOOKS" = 1 ]; then
   HDFS        hdfs://$STACK_NAMENODE   (hadoop fs: deploy/dev/hdfs/fs.sh -ls /user)
   Spark       $STACK_SPARK_MASTER${STACK_YARN_RM_URL:+   (YARN ResourceManager $STACK_YARN_RM_URL; apps: deploy/dev/yarn/yarn.sh apps)}
   LDAP        $STACK_LDAP_URL
+$(if [ "${STACK_HA:-}" = 1 ]; then
+		echo "  HA          gateway B $STACK_GATEWAY2_URL, Livy 2 $STACK_LIVY2_URL, PostgreSQL store (DSN in $STACK_PG_DSN_FILE)"
+		echo "              livy.backends: ${STACK_LIVY_BACKENDS:-off (both gateways front the first Livy)}"
+	fi)
 
 Demo users (LDAP passwords, generated at first start; the same logins for
 JupyterHub, the gateway and the admin UI):
@@ -314,9 +457,12 @@ EOF
 }
 
 stop_all() {
+	stop_bg livygate2 || true
 	stop_bg livygate || true
 	bash "$HERE/jupyterhub/hub.sh" stop || true
 	bash "$HERE/livy/livy.sh" stop || true
+	LIVY_INSTANCE=2 bash "$HERE/livy/livy.sh" stop || true
+	bash "$HERE/postgres/postgres.sh" stop || true
 	bash "$HERE/yarn/yarn.sh" stop || true
 	bash "$HERE/hdfs/hdfs.sh" stop || true
 	bash "$HERE/ldap/demo.sh" stop "$LDAP_DIR" || true
@@ -356,6 +502,11 @@ down)
 	stop_all
 	;;
 env) cat "$STACK_ENV" ;;
+livy2)
+	# The HA stack's second Livy alone (e2e: a Livy restart), same env as start.
+	[ -n "$DEV_HA" ] || die "livy2: only with DEV_HA=1"
+	case "${2:-}" in start | stop) livy2 "$2" ;; *) die "usage: stack.sh livy2 start|stop" ;; esac
+	;;
 *)
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2

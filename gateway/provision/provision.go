@@ -34,6 +34,8 @@ type Syncer struct {
 	Options  hdfs.Options
 	LockFile string
 	Now      func() time.Time
+	// Gate, when set, lets Every's timed runs happen on one replica only.
+	Gate Gate
 }
 
 // Run is the record of one sync.
@@ -215,15 +217,30 @@ func (h *History) Runs() []*Run {
 	return append([]*Run{}, h.runs...) // [] rather than null in JSON
 }
 
+// Gate decides whether this replica runs a timed job now: with several
+// gateway replicas, the one holding the job's lease (store.Singleton). A
+// nil Gate runs it every time.
+type Gate interface {
+	Do(ctx context.Context, job func(context.Context)) bool
+}
+
 // Every runs the sync now and then every interval until ctx ends, recording
-// each run and reporting it to logf.
+// each run and reporting it to logf. With s.Gate set, a tick runs the sync
+// only when the gate lets it.
 func (s *Syncer) Every(ctx context.Context, interval time.Duration, h *History, logf func(r *Run)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	run := func(ctx context.Context) {
 		r, _ := s.Run(ctx, false)
 		h.Add(r)
 		logf(r)
+	}
+	for {
+		if s.Gate != nil {
+			s.Gate.Do(ctx, run)
+		} else {
+			run(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

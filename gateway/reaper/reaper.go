@@ -43,6 +43,15 @@ type Deps struct {
 	Log   logrus.FieldLogger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Gate, when set, lets Run's passes happen on one replica only (the
+	// holder of the reaper's lease, store.Singleton); nil reaps on every
+	// tick.
+	Gate Gate
+}
+
+// Gate decides whether this replica runs a timed pass now.
+type Gate interface {
+	Do(ctx context.Context, job func(context.Context)) bool
 }
 
 // Reasons a session is reaped.
@@ -153,7 +162,11 @@ func (r *Reaper) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			pctx, cancel := context.WithTimeout(ctx, max(r.cfg.Interval, time.Minute))
-			r.Pass(pctx)
+			if r.deps.Gate != nil {
+				r.deps.Gate.Do(pctx, func(ctx context.Context) { r.Pass(ctx) })
+			} else {
+				r.Pass(pctx)
+			}
 			cancel()
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,6 +340,47 @@ func TestShort(t *testing.T) {
 		2*time.Hour + 5*time.Minute: "2h5m", 3*24*time.Hour + 4*time.Hour: "3d4h", time.Hour: "1h"} {
 		if got := Short(d); got != want {
 			t.Errorf("Short(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// countingGate lets a pass run only when open, and counts the ticks.
+type countingGate struct {
+	open  bool
+	ticks atomic.Int32
+}
+
+func (g *countingGate) Do(ctx context.Context, job func(context.Context)) bool {
+	g.ticks.Add(1)
+	if g.open {
+		job(ctx)
+	}
+	return g.open
+}
+
+// With a Gate (the store's lease, with several replicas), a replica that
+// does not hold it reaps nothing: not even the list call is made.
+func TestRunAsksItsGate(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		cfg := cfgWith(time.Hour, 0)
+		cfg.Interval = time.Second
+		g := newRig(t, cfg)
+		gate := &countingGate{open: open}
+		g.r.deps.Gate = gate
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { g.r.Run(ctx); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for gate.ticks.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if gate.ticks.Load() < 2 {
+			t.Fatalf("gate asked %d times in 10 s at a 1 s interval", gate.ticks.Load())
+		}
+		if calls := len(g.livy.Requests()); (calls > 0) != open {
+			t.Errorf("gate open %v: Livy got %d requests", open, calls)
 		}
 	}
 }

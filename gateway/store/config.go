@@ -108,6 +108,8 @@ type Deps struct {
 	Log logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Holder names this process in leases; empty means NewHolder().
+	Holder string
 }
 
 // Open opens the store the validated configuration names. Its errors name
@@ -121,6 +123,7 @@ func Open(ctx context.Context, c Config, deps Deps) (Store, error) {
 		MaxRuns:            c.Retention.MaxRuns,
 		Log:                deps.Log,
 		Now:                deps.Now,
+		Holder:             deps.Holder,
 	}
 	switch {
 	case c.Driver == DriverPostgres:

@@ -35,6 +35,8 @@ func runConformance(t *testing.T, b backend) {
 		{"LoginFailures", testLoginFailures},
 		{"Leases", testLeases},
 		{"IDs", testIDs},
+		{"Singletons", testSingletons},
+		{"SingletonsRace", testSingletonsRace},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}

@@ -38,8 +38,11 @@ type Options struct {
 	PruneEvery time.Duration
 	// ReportEvery logs dropped events at most this often (default 10 s).
 	ReportEvery time.Duration
-	Log         logrus.FieldLogger
-	Now         func() time.Time
+	// Holder names this process in leases (default NewHolder()): retention
+	// runs on the one replica holding the "retention" lease.
+	Holder string
+	Log    logrus.FieldLogger
+	Now    func() time.Time
 }
 
 // batchMax bounds one write transaction.
@@ -61,6 +64,12 @@ type SQL struct {
 	reported  uint64        // dropped count at the last report (writer only)
 	written   atomic.Uint64
 	lastPrune time.Time
+	retention *Singleton
+	// Write failures (writer only): whether the last batch failed, when one
+	// was last logged and how many events failed since.
+	failing     bool
+	failLogged  time.Time
+	failedSince uint64
 
 	// beforeWrite, when set (tests), runs before each batch is written.
 	beforeWrite func()
@@ -126,8 +135,12 @@ func newSQL(ctx context.Context, db *sql.DB, d dialect, opts Options) (*SQL, err
 	if opts.Log == nil {
 		opts.Log = logrus.StandardLogger()
 	}
+	if opts.Holder == "" {
+		opts.Holder = NewHolder()
+	}
 	s := &SQL{db: db, dialect: d, opts: opts,
 		queue: make(chan item, opts.QueueSize), stop: make(chan struct{}), done: make(chan struct{})}
+	s.retention = NewSingleton(s, "retention", opts.Holder, 3*opts.PruneEvery, opts.Log)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -228,6 +241,7 @@ func (s *SQL) Stats() Stats {
 func (s *SQL) Close() error {
 	s.closing.Do(func() { close(s.stop) })
 	<-s.done
+	s.retention.Release(context.Background())
 	return s.db.Close()
 }
 
@@ -236,7 +250,7 @@ func (s *SQL) writer() {
 	tick := time.NewTicker(s.opts.ReportEvery)
 	defer tick.Stop()
 	s.lastPrune = s.opts.Now()
-	s.prune(context.Background())
+	s.pruneIfHeld()
 	for {
 		select {
 		case it := <-s.queue:
@@ -245,7 +259,7 @@ func (s *SQL) writer() {
 			s.reportDrops()
 			if s.opts.Now().Sub(s.lastPrune) >= s.opts.PruneEvery {
 				s.lastPrune = s.opts.Now()
-				s.prune(context.Background())
+				s.pruneIfHeld()
 			}
 		case <-s.stop:
 			for {
@@ -292,10 +306,27 @@ func (s *SQL) write(batch []item) {
 		s.beforeWrite()
 	}
 	err := s.insert(batch)
+	if err != nil && s.db.Stats().OpenConnections > 0 {
+		// Once, at once: after a database restart the pool's idle
+		// connections are dead, and the retry gets a fresh one.
+		err = s.insert(batch)
+	}
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
-		s.opts.Log.WithError(err).WithField("events", len(batch)).Error("store: writing audit events failed")
+		s.failedSince += uint64(len(batch))
+		// While the database is down every batch fails: one line per
+		// ReportEvery, not one per batch.
+		if now := s.opts.Now(); now.Sub(s.failLogged) >= s.opts.ReportEvery {
+			s.opts.Log.WithError(err).WithFields(logrus.Fields{"events": len(batch), "failed_since_last_report": s.failedSince}).
+				Error("store: writing audit events failed; they are dropped from the store (they are still in the log)")
+			s.failLogged, s.failedSince = now, 0
+		}
+		s.failing = true
 		return
+	}
+	if s.failing {
+		s.opts.Log.WithField("dropped_total", s.dropped.Load()).Warn("store: writing audit events again")
+		s.failing, s.failLogged, s.failedSince = false, time.Time{}, 0
 	}
 	s.written.Add(uint64(len(batch)))
 }
@@ -337,6 +368,12 @@ func (s *SQL) insert(batch []item) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// pruneIfHeld applies retention when this replica holds the retention
+// lease, so that replicas sharing a database do not all delete the same rows.
+func (s *SQL) pruneIfHeld() {
+	s.retention.Do(context.Background(), func(ctx context.Context) { _ = s.prune(ctx) })
 }
 
 // Prune implements Store.

@@ -17,6 +17,9 @@ import requests
 REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("DEV_CACHE", REPO / ".cache" / "dev"))
 LOGS = ["livygate", "livygate-governance", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
+# Only in the HA stack (DEV_HA=1), like yarn only on YARN.
+OPTIONAL_LOGS = {"yarn", "livygate2", "livy2", "postgres"}
+LOGS += ["livygate2", "livy2", "postgres"]
 
 
 def load_stack_env():
@@ -106,6 +109,6 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed:
         for name in LOGS:
             path = CACHE / "logs" / f"{name}.log"
-            if name == "yarn" and not path.exists():
+            if name in OPTIONAL_LOGS and not path.exists():
                 continue
             report.sections.append((f"tail of {path}", _tail(path)))

@@ -48,6 +48,11 @@
 #   LIVY_START_TIMEOUT [180]       seconds start waits for readiness
 #   LIVY_HADOOP_CONF_DIR [$DEV_CACHE/hdfs/conf]  HADOOP_CONF_DIR for Livy and Spark (written by hdfs.sh start)
 #   PYSPARK_SPEC ['pyspark==3.5.6']  pip requirement for Spark (the version Livy 0.9 builds against)
+#   LIVY_INSTANCE []               a second (third, ...) Livy beside the first, e.g. 2: it runs as
+#                                  "livy2" (pid, log livy2.log, requests log livy2-requests/) with its
+#                                  own conf, spark-conf, work and spark-local dirs and env file under
+#                                  $DEV_CACHE/livy/livy2/, sharing the venv and the Livy home. Give it
+#                                  its own LIVY_PORT and LIVY_RSC_PORT_RANGE (the HA stack does).
 #   DEV_CACHE [<repo>/.cache/dev]
 #
 # Files: $DEV_CACHE/livy/{venv,home,dist,src,spark-conf,work}; log
@@ -81,16 +86,19 @@ LIVY_SOURCE_SHA256="${LIVY_SOURCE_SHA256-4efe614abe0a4504855136fe61fe046758c8654
 LIVY_RELEASE_URL="${LIVY_RELEASE_URL:-https://archive.apache.org/dist/incubator/livy/$LIVY_VERSION/$LIVY_ZIP_NAME.zip}"
 
 LIVY_BASE="$DEV_CACHE/livy"
+LIVY_NAME="livy${LIVY_INSTANCE:-}"
+# The first instance keeps its files where they always were.
+INST_DIR="$LIVY_BASE${LIVY_INSTANCE:+/$LIVY_NAME}"
 VENV="$LIVY_BASE/venv"
 DIST="$LIVY_BASE/dist"
 LIVY_ZIP="$DIST/$LIVY_ZIP_NAME.zip"
 # A LIVY_HOME from the user is used as it is; otherwise the cache's unpacked build.
 USER_LIVY_HOME="${LIVY_HOME:-}"
 LIVY_HOME_DIR="${USER_LIVY_HOME:-$LIVY_BASE/home}"
-SPARK_CONF="$LIVY_BASE/spark-conf"
-WORK="$LIVY_BASE/work"
-LIVY_LOG="$(log_file livy)"
-LIVY_ENV="$LIVY_BASE/livy.env"
+SPARK_CONF="$INST_DIR/spark-conf"
+WORK="$INST_DIR/work"
+LIVY_LOG="$(log_file "$LIVY_NAME")"
+LIVY_ENV="$INST_DIR/livy.env"
 
 spark_home() { "$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'; }
 
@@ -264,12 +272,12 @@ EOF
 }
 
 write_conf() {
-  local conf="$LIVY_BASE/conf" sh="$1" yarn_defaults=""
+  local conf="$INST_DIR/conf" sh="$1" yarn_defaults=""
   if on_yarn; then
     spark_yarn_archive "$sh"
     yarn_defaults="$(yarn_spark_defaults)"
   fi
-  mkdir -p "$conf" "$SPARK_CONF" "$WORK" "$LIVY_BASE/spark-local"
+  mkdir -p "$conf" "$SPARK_CONF" "$WORK" "$INST_DIR/spark-local"
   cat >"$conf/livy.conf" <<EOF
 # Written by deploy/dev/livy/livy.sh start (dev stack; regenerated at each start).
 livy.server.host = $DEV_HOST
@@ -311,7 +319,7 @@ spark.ui.enabled                 false
 spark.driver.host                $DEV_HOST
 spark.driver.bindAddress         $DEV_HOST
 spark.sql.shuffle.partitions     2
-spark.local.dir                  $LIVY_BASE/spark-local
+spark.local.dir                  $INST_DIR/spark-local
 spark.driver.extraJavaOptions    -XX:+UseSerialGC -XX:TieredStopAtLevel=1
 spark.pyspark.python             $VENV/bin/python
 ${yarn_defaults}
@@ -352,8 +360,8 @@ EOF
 
 start_livy() {
   install_all
-  if pid_alive livy; then
-    log "start: already running (pid $(read_pid livy)) on http://$DEV_HOST:$LIVY_PORT"
+  if pid_alive "$LIVY_NAME"; then
+    log "start: already running (pid $(read_pid "$LIVY_NAME")) on http://$DEV_HOST:$LIVY_PORT"
     return 0
   fi
   [ -f "$LIVY_HADOOP_CONF_DIR/core-site.xml" ] \
@@ -362,7 +370,7 @@ start_livy() {
     [ -f "$LIVY_HADOOP_CONF_DIR/yarn-site.xml" ] ||
       die "start: master $LIVY_SPARK_MASTER but no yarn-site.xml in $LIVY_HADOOP_CONF_DIR (start YARN: deploy/dev/yarn/yarn.sh start, and set LIVY_HADOOP_CONF_DIR=\$DEV_CACHE/yarn/conf)"
   fi
-  require_port_free livy "$LIVY_PORT"
+  require_port_free "$LIVY_NAME" "$LIVY_PORT"
   local sh archives t0=$SECONDS
   sh="$(spark_home)"
   archives="$(pyspark_archives "$sh")"
@@ -376,19 +384,19 @@ start_livy() {
     unset HADOOP_USER_NAME HADOOP_PROXY_USER PYSPARK_DRIVER_PYTHON SPARK_CONF_DIR
     # Livy's Jetty request log goes to $LIVY_LOG_DIR and Livy refuses to
     # start when that dir is missing.
-    mkdir -p "$DEV_LOGS/livy-requests"
-    export LIVY_LOG_DIR="$DEV_LOGS/livy-requests" LIVY_PID_DIR="$DEV_RUN" LIVY_IDENT_STRING=dev
-    export LIVY_CONF_DIR="$LIVY_BASE/conf" \
+    mkdir -p "$DEV_LOGS/$LIVY_NAME-requests"
+    export LIVY_LOG_DIR="$DEV_LOGS/$LIVY_NAME-requests" LIVY_PID_DIR="$DEV_RUN" LIVY_IDENT_STRING="dev${LIVY_INSTANCE:-}"
+    export LIVY_CONF_DIR="$INST_DIR/conf" \
       SPARK_HOME="$sh" SPARK_CONF_DIR="$SPARK_CONF" HADOOP_CONF_DIR="$LIVY_HADOOP_CONF_DIR" \
       PYSPARK_PYTHON="$VENV/bin/python" SPARK_LOCAL_IP="$DEV_HOST" \
       PYSPARK_ARCHIVES_PATH="$archives" \
       LIVY_SERVER_JAVA_OPTS="-Xmx$LIVY_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 ${LIVY_JAVA_OPTS:-}"
     # No argument: livy-server runs in the foreground (exec java), so the
     # process group start_bg records is Livy and every driver it starts.
-    start_bg livy "$LIVY_LOG" bash "$LIVY_HOME_DIR/bin/livy-server"
+    start_bg "$LIVY_NAME" "$LIVY_LOG" bash "$LIVY_HOME_DIR/bin/livy-server"
   )
-  if ! wait_for_url livy "http://$DEV_HOST:$LIVY_PORT/version" "$LIVY_START_TIMEOUT" "$LIVY_LOG" livy; then
-    stop_bg livy 10
+  if ! wait_for_url "$LIVY_NAME" "http://$DEV_HOST:$LIVY_PORT/version" "$LIVY_START_TIMEOUT" "$LIVY_LOG" "$LIVY_NAME"; then
+    stop_bg "$LIVY_NAME" 10
     die "start: Livy did not come up (log: $LIVY_LOG)"
   fi
   write_env
@@ -396,10 +404,10 @@ start_livy() {
 }
 
 status_livy() {
-  if pid_alive livy; then
-    echo "livy: running, pid $(read_pid livy), http://$DEV_HOST:$LIVY_PORT, log $LIVY_LOG"
+  if pid_alive "$LIVY_NAME"; then
+    echo "$LIVY_NAME: running, pid $(read_pid "$LIVY_NAME"), http://$DEV_HOST:$LIVY_PORT, log $LIVY_LOG"
   else
-    echo "livy: not running"
+    echo "$LIVY_NAME: not running"
     return 1
   fi
 }
@@ -407,7 +415,7 @@ status_livy() {
 case "${1:-}" in
   install) install_all ;;
   start) start_livy ;;
-  stop) stop_bg livy 30 ;;
+  stop) stop_bg "$LIVY_NAME" 30 ;;
   status) status_livy ;;
   *)
     echo "usage: $0 install|start|stop|status" >&2

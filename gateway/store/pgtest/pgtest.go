@@ -50,12 +50,18 @@ type Server struct {
 	binDir  string
 	runAs   *syscall.Credential
 	logFile string
+	opts    options
 }
 
 // Option changes how Start runs the server.
 type Option func(*options)
 
-type options struct{ durable bool }
+type options struct{ durable, statStatements bool }
+
+// StatStatements preloads pg_stat_statements, so a test can count the
+// statements the server ran (CREATE EXTENSION pg_stat_statements in the
+// database it reads them from).
+func StatStatements() Option { return func(o *options) { o.statStatements = true } }
 
 // Durable keeps PostgreSQL's own defaults (fsync and synchronous commit
 // on), for benchmarks; tests run without them, which is faster and loses
@@ -182,10 +188,32 @@ func (s *Server) start(o options) error {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	return s.startOn(o, port)
+}
+
+// Stop stops the server now (a fast shutdown), as an outage would; Restart
+// brings it back on the same address with the same data.
+func (s *Server) Stop() { s.stop() }
+
+// Restart starts the stopped server again on its address.
+func (s *Server) Restart() {
+	s.t.Helper()
+	_, p, _ := net.SplitHostPort(s.Addr)
+	port, _ := strconv.Atoi(p)
+	if err := s.startOn(s.opts, port); err != nil {
+		s.t.Fatalf("pgtest: PostgreSQL did not restart: %v\n%s", err, s.logTail())
+	}
+}
+
+func (s *Server) startOn(o options, port int) error {
+	s.opts = o
 	args := []string{"-D", filepath.Join(s.Dir, "data"), "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=50"}
 	if !o.durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	if o.statStatements {
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all")
 	}
 	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
