@@ -61,6 +61,11 @@ type SQL struct {
 	reported  uint64        // dropped count at the last report (writer only)
 	written   atomic.Uint64
 	lastPrune time.Time
+	// failing is set while writes fail (writer only): the outage is logged
+	// when it starts and when it ends, not once per batch.
+	failing      bool
+	failedWrites uint64 // events dropped since the outage began (writer only)
+	failedTotal  uint64 // events dropped by failed writes since start (writer only)
 
 	// beforeWrite, when set (tests), runs before each batch is written.
 	beforeWrite func()
@@ -277,7 +282,7 @@ func (s *SQL) drain(batch []item, max int) []item {
 // reportDrops logs once per interval, not once per drop, so a flood of
 // requests cannot turn into a flood of log lines.
 func (s *SQL) reportDrops() {
-	d := s.dropped.Load()
+	d := s.dropped.Load() - s.failedTotal // failed writes are logged by write
 	if n := d - s.reported; n > 0 {
 		s.opts.Log.WithFields(logrus.Fields{"dropped": n, "dropped_total": d, "queue_size": s.opts.QueueSize}).
 			Warn("store: write queue full; audit events dropped from the store (they are still in the log)")
@@ -285,8 +290,10 @@ func (s *SQL) reportDrops() {
 	}
 }
 
-// write inserts one batch in one transaction. A failure is logged and the
-// batch counted as dropped: the request that made it has long been answered.
+// write inserts one batch in one transaction. A failure counts the batch as
+// dropped (the request that made it has long been answered); the first
+// failure is logged, and the first success after it, so a database that is
+// down costs two log lines, not one per request.
 func (s *SQL) write(batch []item) {
 	if s.beforeWrite != nil {
 		s.beforeWrite()
@@ -294,8 +301,19 @@ func (s *SQL) write(batch []item) {
 	err := s.insert(batch)
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
-		s.opts.Log.WithError(err).WithField("events", len(batch)).Error("store: writing audit events failed")
+		s.failedWrites += uint64(len(batch))
+		if !s.failing {
+			s.failing = true
+			s.opts.Log.WithError(err).WithField("events", len(batch)).
+				Error("store: writing audit events failed; they are dropped from the store (still in the log) until it can be written again")
+		}
+		s.failedTotal += uint64(len(batch))
 		return
+	}
+	if s.failing {
+		s.failing = false
+		s.opts.Log.WithField("dropped", s.failedWrites).Warn("store: writing audit events again")
+		s.failedWrites = 0
 	}
 	s.written.Add(uint64(len(batch)))
 }

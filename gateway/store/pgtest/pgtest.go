@@ -50,6 +50,8 @@ type Server struct {
 	binDir  string
 	runAs   *syscall.Credential
 	logFile string
+	opts    options
+	port    int
 }
 
 // Option changes how Start runs the server.
@@ -97,7 +99,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	s := &Server{t: t, binDir: bin, User: "livygate", Password: randomHex(16)}
+	s := &Server{t: t, binDir: bin, User: "livygate", Password: randomHex(16), opts: o}
 	if s.runAs, err = unprivileged(); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -180,8 +182,14 @@ func (s *Server) start(o options) error {
 	if err != nil {
 		return err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	s.port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	return s.run(o)
+}
+
+// run starts postgres on s.port and waits until it answers.
+func (s *Server) run(o options) error {
+	port := s.port
 	args := []string{"-D", filepath.Join(s.Dir, "data"), "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=50"}
 	if !o.durable {
@@ -228,6 +236,23 @@ func (s *Server) waitReady() error {
 			s.stop()
 			return fmt.Errorf("not ready after 30 s: %w", err)
 		}
+	}
+}
+
+// Stop stops the server (its data is kept, so Restart brings it back), as
+// an outage of the database does. The test's cleanup stops it too.
+func (s *Server) Stop() { s.stop() }
+
+// Restart starts a stopped server again on the same port with the same
+// data, and waits until it answers.
+func (s *Server) Restart() {
+	select {
+	case <-s.exited:
+	default:
+		return
+	}
+	if err := s.run(s.opts); err != nil {
+		s.t.Fatalf("pgtest: restarting PostgreSQL: %v\n%s", err, s.logTail())
 	}
 }
 
