@@ -65,11 +65,13 @@ type SQL struct {
 	written   atomic.Uint64
 	lastPrune time.Time
 	retention *Singleton
-	// Write failures (writer only): whether the last batch failed, when one
-	// was last logged and how many events failed since.
-	failing     bool
-	failLogged  time.Time
-	failedSince uint64
+	// failing is set while writes fail (writer only): the outage is logged
+	// when it starts, every ReportEvery while it lasts (failLogged) and when
+	// it ends, not once per batch.
+	failing      bool
+	failedWrites uint64 // events dropped since the outage began (writer only)
+	failedTotal  uint64 // events dropped by failed writes since start (writer only)
+	failLogged   time.Time
 
 	// beforeWrite, when set (tests), runs before each batch is written.
 	beforeWrite func()
@@ -291,7 +293,7 @@ func (s *SQL) drain(batch []item, max int) []item {
 // reportDrops logs once per interval, not once per drop, so a flood of
 // requests cannot turn into a flood of log lines.
 func (s *SQL) reportDrops() {
-	d := s.dropped.Load()
+	d := s.dropped.Load() - s.failedTotal // failed writes are logged by write
 	if n := d - s.reported; n > 0 {
 		s.opts.Log.WithFields(logrus.Fields{"dropped": n, "dropped_total": d, "queue_size": s.opts.QueueSize}).
 			Warn("store: write queue full; audit events dropped from the store (they are still in the log)")
@@ -299,8 +301,10 @@ func (s *SQL) reportDrops() {
 	}
 }
 
-// write inserts one batch in one transaction. A failure is logged and the
-// batch counted as dropped: the request that made it has long been answered.
+// write inserts one batch in one transaction. A failure counts the batch as
+// dropped (the request that made it has long been answered); the first
+// failure is logged, and the first success after it, so a database that is
+// down costs two log lines, not one per request.
 func (s *SQL) write(batch []item) {
 	if s.beforeWrite != nil {
 		s.beforeWrite()
@@ -313,20 +317,23 @@ func (s *SQL) write(batch []item) {
 	}
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
-		s.failedSince += uint64(len(batch))
-		// While the database is down every batch fails: one line per
-		// ReportEvery, not one per batch.
-		if now := s.opts.Now(); now.Sub(s.failLogged) >= s.opts.ReportEvery {
-			s.opts.Log.WithError(err).WithFields(logrus.Fields{"events": len(batch), "failed_since_last_report": s.failedSince}).
-				Error("store: writing audit events failed; they are dropped from the store (they are still in the log)")
-			s.failLogged, s.failedSince = now, 0
+		s.failedWrites += uint64(len(batch))
+		s.failedTotal += uint64(len(batch))
+		// While the database is down every batch fails: one line when the
+		// outage starts and one per ReportEvery while it lasts, not one per
+		// batch.
+		if now := s.opts.Now(); !s.failing || now.Sub(s.failLogged) >= s.opts.ReportEvery {
+			s.opts.Log.WithError(err).WithFields(logrus.Fields{"events": len(batch), "dropped_so_far": s.failedWrites}).
+				Error("store: writing audit events failed; they are dropped from the store (still in the log) until it can be written again")
+			s.failLogged = now
 		}
 		s.failing = true
 		return
 	}
 	if s.failing {
-		s.opts.Log.WithField("dropped_total", s.dropped.Load()).Warn("store: writing audit events again")
-		s.failing, s.failLogged, s.failedSince = false, time.Time{}, 0
+		s.failing = false
+		s.opts.Log.WithField("dropped", s.failedWrites).Warn("store: writing audit events again")
+		s.failedWrites = 0
 	}
 	s.written.Add(uint64(len(batch)))
 }

@@ -83,6 +83,15 @@ func (h *Hub) Stop(t testing.TB) {
 	}
 }
 
+// Restart starts a stopped Hub again on the same port, with the users and
+// tokens it had, as an operator bringing it back does.
+func (h *Hub) Restart(t testing.TB) {
+	t.Helper()
+	if out, err := h.run("start"); err != nil {
+		t.Fatalf("restarting JupyterHub (hub.sh start) failed: %v\n%s", err, out)
+	}
+}
+
 // Reset stops the Hub and forgets its users and tokens.
 func (h *Hub) Reset(t testing.TB) {
 	if out, err := h.run("reset"); err != nil {

@@ -86,7 +86,10 @@ type Server struct {
 	t        testing.TB
 	script   string
 	env      []string
-	stopOnce sync.Once
+	startEnv []string // the environment and arguments of the start that worked,
+	startArg []string // for Restart
+	mu       sync.Mutex
+	running  bool
 }
 
 // Option changes how Start runs slapd.
@@ -196,8 +199,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 			}
 			env = append(env, fmt.Sprint("SLAPD_LDAPS_PORT=", ldapsPort))
 		}
-		out, err := s.runEnv(env, "start", s.Dir, fmt.Sprint(port), ldifPath)
+		args := []string{"start", s.Dir, fmt.Sprint(port), ldifPath}
+		out, err := s.runEnv(env, args...)
 		if err == nil {
+			s.startEnv, s.startArg, s.running = env, args, true
 			s.Addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 			s.URL = "ldap://" + s.Addr
 			if o.tls {
@@ -216,11 +221,29 @@ func Start(t testing.TB, opts ...Option) *Server {
 // Stop stops slapd. It is safe to call more than once; Start registers it
 // with t.Cleanup.
 func (s *Server) Stop() {
-	s.stopOnce.Do(func() {
-		if out, err := s.run("stop", s.Dir); err != nil {
-			s.t.Errorf("ldaptest: stopping slapd: %v\n%s", err, out)
-		}
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return
+	}
+	s.running = false
+	if out, err := s.run("stop", s.Dir); err != nil {
+		s.t.Errorf("ldaptest: stopping slapd: %v\n%s", err, out)
+	}
+}
+
+// Restart starts a stopped slapd again on the same port with the same
+// entries and passwords, as an operator bringing the directory back does.
+func (s *Server) Restart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return
+	}
+	if out, err := s.runEnv(s.startEnv, s.startArg...); err != nil {
+		s.t.Fatalf("ldaptest: restarting slapd: %v\n%s", err, out)
+	}
+	s.running = true
 }
 
 func (s *Server) run(args ...string) ([]byte, error) { return s.runEnv(s.env, args...) }
