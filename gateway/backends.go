@@ -26,30 +26,7 @@ type backends struct {
 	// token of its own, and a login waits on it, so it retries once.
 	hubLogin *jupyterhub.Client
 	// hdfs connects to the NameNodes as the configured superuser.
-	hdfs *hdfsNameNodes
-}
-
-// hdfsNameNodes dials the configured NameNodes on each use: a sync or a
-// token file is rare, and a fresh connection survives a NameNode failover.
-type hdfsNameNodes struct{ cfg hdfs.Config }
-
-func (n *hdfsNameNodes) connect() (hdfs.FS, func() error, error) {
-	return hdfs.Connect(n.cfg.NameNodes, n.cfg.User)
-}
-
-func (n *hdfsNameNodes) connectFiles() (hdfs.FileFS, func() error, error) {
-	return hdfs.ConnectFiles(n.cfg.NameNodes, n.cfg.User)
-}
-
-// Ping stats the base directory, for the admin UI.
-func (n *hdfsNameNodes) Ping(context.Context) error {
-	fs, done, err := n.connect()
-	if err != nil {
-		return err
-	}
-	defer done()
-	_, err = fs.Stat(n.cfg.BaseDir)
-	return err
+	hdfs *hdfs.Config
 }
 
 // openBackends builds the configured clients. It resolves their secrets
@@ -77,7 +54,7 @@ func openBackends(cfg config.Config, log logrus.FieldLogger) (*backends, error) 
 		for _, w := range cfg.HDFS.Warnings() {
 			log.Warn("hdfs: " + w)
 		}
-		b.hdfs = &hdfsNameNodes{cfg: cfg.HDFS}
+		b.hdfs = &cfg.HDFS
 	}
 	return b, nil
 }

@@ -66,7 +66,7 @@ func newConfRules(cfg config.Config, b *backends, minter *token.Minter, minted f
 }
 
 // hdfsTokenWriter writes a user's token to <base_dir>/<user>/.livygate/token.
-func hdfsTokenWriter(cfg hdfs.Config, nn *hdfsNameNodes) (func(ctx context.Context, user string, data []byte) (string, error), error) {
+func hdfsTokenWriter(cfg hdfs.Config, nn *hdfs.Config) (func(ctx context.Context, user string, data []byte) (string, error), error) {
 	pattern, err := hdfs.CompileNamePattern(cfg.NamePattern)
 	if err != nil {
 		return nil, fmt.Errorf("hdfs.name_pattern: %w", err)
@@ -75,7 +75,7 @@ func hdfsTokenWriter(cfg hdfs.Config, nn *hdfsNameNodes) (func(ctx context.Conte
 		if err := hdfs.ValidateName(user, pattern); err != nil {
 			return "", err // the name would become a path
 		}
-		fs, done, err := nn.connectFiles()
+		fs, done, err := nn.ConnectFiles()
 		if err != nil {
 			return "", err
 		}

@@ -27,7 +27,7 @@ func newSyncer(cfg config.Config, b *backends) *provision.Syncer {
 		Hub:      b.hub,
 		Options:  cfg.HDFS.Options,
 		LockFile: cfg.Sync.LockFile,
-		Connect:  b.hdfs.connect,
+		Connect:  b.hdfs.Connect,
 	}
 	if dn := cfg.Sync.LDAPGroupDN; dn != "" {
 		s.GroupMembers = func(ctx context.Context) ([]string, error) {

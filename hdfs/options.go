@@ -1,6 +1,7 @@
 package hdfs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -45,6 +46,27 @@ type Config struct {
 // Default is the section where the file is silent.
 func Default() Config {
 	return Config{User: DefaultUser, Options: Options{}.withDefaults()}
+}
+
+// Connect dials the configured NameNodes as the configured user. Callers
+// connect on each use: a sync or a token file is rare, and a fresh
+// connection survives a NameNode failover.
+func (c Config) Connect() (FS, func() error, error) { return Connect(c.NameNodes, c.User) }
+
+// ConnectFiles is Connect for writing user files.
+func (c Config) ConnectFiles() (FileFS, func() error, error) {
+	return ConnectFiles(c.NameNodes, c.User)
+}
+
+// Ping stats the base directory, for the admin UI's reachability check.
+func (c Config) Ping(context.Context) error {
+	fs, done, err := c.Connect()
+	if err != nil {
+		return err
+	}
+	defer done()
+	_, err = fs.Stat(c.BaseDir)
+	return err
 }
 
 // Enabled reports whether NameNodes are configured.
