@@ -266,7 +266,8 @@ def test_lists_merge_both_livys(ha, alices, bobs):
     r = ha.call(ha.b, "carol", "GET", "/sessions")
     assert r.status_code == 200, r.text
     names = {s.get("name") for s in r.json()["sessions"]}
-    assert {f"ha-alice-{TAG}", f"ha-bob-{TAG}"} <= names, names
+    # An admin sees other users' sessions under their Livy names (owner~name).
+    assert {f"alice~ha-alice-{TAG}", f"bob~ha-bob-{TAG}"} <= names, names
     direct = sum(requests.get(u + "/sessions", timeout=30).json()["total"] for u in ha.livys.values())
     assert r.json()["total"] == direct, (r.json()["total"], direct)
     # Each user still sees only their own.
