@@ -300,10 +300,10 @@ def slope(pts):  # least squares, MB per minute
     den = sum((t - mt) ** 2 for t, _ in pts)
     return sum((t - mt) * (v - mr) for t, v in pts) / den * 60 / 1024 if den else 0.0
 mb = [v / 1024 for _, v in s]
-late = [p for p in s if p[0] > 60]
+late = s[len(s) // 2:]
 print(f"  {r[0]} req/s, p99 {int(r[2])/1000:.1f} ms, p99.9 {int(r[3])/1000:.1f} ms, non-2xx {r[4]}, socket errors {r[5]}, {r[6]} requests")
 print(f"  livygate RSS over {len(s)} samples: first {mb[0]:.1f} MB, last {mb[-1]:.1f} MB, max {max(mb):.1f} MB; "
-      f"slope {slope(s):+.2f} MB/min overall, {slope(late):+.2f} MB/min after the first minute")
+      f"slope {slope(s):+.2f} MB/min overall, {slope(late):+.2f} MB/min over the second half (flat: ~0)")
 PY
 fi
 
