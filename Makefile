@@ -43,6 +43,7 @@ deps-browser:
 
 deps-bench: deps
 	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+	@command -v nginx >/dev/null || { apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }; }
 
 vet:
 	@test -z "$$(gofmt -l cmd gateway livy hdfs jupyterhub)" || { echo "gofmt needed:"; gofmt -l cmd gateway livy hdfs jupyterhub; exit 1; }

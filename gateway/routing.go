@@ -25,7 +25,7 @@ func livyUpstream(cfg config.Config, ids store.IDs, o *proxy.Options, log logrus
 		return nil, cfg.Livy.Upstream(o)
 	}
 	routes := cfg.Livy.Backends()
-	r, err := route.New(routes, route.Deps{IDs: ids, Log: log})
+	r, err := route.New(routes, route.Deps{IDs: ids, Log: log, MaxConnections: cfg.Livy.MaxConnections})
 	if err != nil {
 		return nil, err
 	}

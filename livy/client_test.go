@@ -2,9 +2,12 @@ package livy_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/livygate/livygate/livy"
 	"github.com/livygate/livygate/livy/livytest"
@@ -51,5 +54,29 @@ func TestListFollowsPages(t *testing.T) {
 	}
 	if q := f.Last().Query; q != "from=0&size=100" {
 		t.Errorf("query sent: %q", q)
+	}
+}
+
+// Client.Timeout bounds a call, as http.Client.Timeout would: a Livy that
+// does not answer gives a timeout error, not a hang.
+func TestClientTimeoutBoundsACall(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	base, _ := url.Parse(srv.URL)
+	c := &livy.Client{BaseURL: base, HTTP: &http.Client{}, Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	err := c.Version(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Version against a silent Livy: %v; want a deadline error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the call took %v", d)
 	}
 }

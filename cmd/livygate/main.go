@@ -188,6 +188,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "livygate serve: invalid configuration: %s\n", oneLine(err))
 		return 1
 	}
+	cfg.Runtime.Apply(os.Getenv)
 	log, closeLog := logging.New(cfg.Log, os.Stderr)
 	defer closeLog()
 	metrics.Version = buildVersion()

@@ -24,6 +24,12 @@
 #     LDAP login, fake Livy in process) with the PostgreSQL store vs SQLite
 #     vs straight to the fake Livy, same run; PostgreSQL's statements counted
 #     with pg_stat_statements during the polls (must be 0) (gateway/).
+#  9. Load beside nginx (loadmix): a Sparkmagic-like mix (deploy/dev/loadmix.lua)
+#     through livygate, the bare proxy and Debian's nginx as a plain reverse
+#     proxy, all in front of the same fake Livy, at 1, 16, 256 and 1,000
+#     connections: req/s, p50/p99/p99.9, errors, each proxy's peak RSS.
+# 10. Soak (soak, not in the default run: 5 minutes): the same mix through
+#     livygate alone at 1,000 connections, its RSS sampled every 10 s.
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,13 +42,22 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store ha firstcell.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store ha firstcell} "
+# BENCH_PARTS picks what runs (all but soak by default): load loadmix login
+# tokens sync ui governance store ha firstcell soak.
+PARTS=" ${BENCH_PARTS:-load loadmix login tokens sync ui governance store ha firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
 CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
 SERVER_CPU=${BENCH_SERVER_CPU:-1}
+
+# 1,000 client connections are 1,000 descriptors in wrk and 2,000 in a proxy.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if part loadmix && ! command -v nginx >/dev/null; then
+	# shellcheck disable=SC1091
+	DEV_COMPONENT=bench . deploy/dev/common.sh
+	apt_install nginx
+fi
 
 pids=()
 cleanup() {
@@ -77,6 +92,7 @@ start_target() { # NAME ARGS...: runs benchtarget, sources the URL it prints
 }
 start_target livy livy
 start_target bare bare --upstream "$LIVY_URL"
+bare_pid=${pids[-1]}
 
 cat >"$work/livygate.yaml" <<YAML
 listen:
@@ -99,6 +115,7 @@ YAML
 # shellcheck disable=SC2086 # BENCH_GATEWAY_ENV holds VAR=value words
 env ${BENCH_GATEWAY_ENV:-} taskset -c "$SERVER_CPU" bin/livygate serve --config "$work/livygate.yaml" 2>"$work/gateway.log" &
 pids+=($!)
+gw_pid=$!
 GW_URL="http://127.0.0.1:${GW_PORT}"
 wait_for "$GW_URL/healthz" "$work/gateway.log"
 
@@ -153,6 +170,144 @@ added50 = (med('gateway-latency', 2) - med('bare-latency', 2)) / 1000
 added99 = (med('gateway-latency', 3) - med('bare-latency', 3)) / 1000
 print(f"added latency: p50 {added50:+.3f} ms, p99 {added99:+.3f} ms (one connection; target: p99 under +1 ms)")
 print(f"(at c={conns}: p99 bare {med('bare', 3)/1000:.2f} ms, livygate {med('gateway', 3)/1000:.2f} ms)")
+PY
+fi
+
+# Load beside nginx: the same mix through three proxies of the same fake Livy.
+# nginx is Debian's, a plain reverse proxy from a config of its own, in the
+# foreground, one process (no master), on the server CPU like the others; it
+# keeps 64 idle connections to Livy, as both Go proxies do.
+start_nginx() {
+	local ng="$work/nginx"
+	mkdir -p "$ng"
+	cat >"$ng/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $ng/nginx.pid;
+error_log $ng/error.log warn;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	client_body_temp_path $ng/body;
+	proxy_temp_path $ng/proxy;
+	fastcgi_temp_path $ng/fastcgi;
+	uwsgi_temp_path $ng/uwsgi;
+	scgi_temp_path $ng/scgi;
+	upstream livy { server ${LIVY_URL#http://}; keepalive 64; }
+	server {
+		listen 127.0.0.1:${NGINX_PORT};
+		location / {
+			proxy_pass http://livy;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+NGINX
+	taskset -c "$SERVER_CPU" nginx -p "$ng" -c "$ng/nginx.conf" -e "$ng/error.log" 2>"$ng/stderr.log" &
+	pids+=($!)
+	nginx_pid=$!
+	NGINX_URL="http://127.0.0.1:${NGINX_PORT}"
+	wait_for "$NGINX_URL/sessions/$id" "$ng/error.log"
+}
+
+# run_mix NAME URL CONNECTIONS DURATION: one wrk run of the mix; appends
+# "NAME CONNECTIONS rps p50_us p99_us p999_us non2xx socket_errors requests".
+run_mix() {
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$3" -d"$4" --timeout "$MIX_TIMEOUT" -s deploy/dev/loadmix.lua \
+		-H "$auth" "$2" -- "$id" >"$work/mix-$1-$3.txt" 2>&1 || { cat "$work/mix-$1-$3.txt" >&2; exit 1; }
+	printf '%s %s %s\n' "$1" "$3" "$(sed -n 's/^LOADMIX //p' "$work/mix-$1-$3.txt")" >>"$work/mix.txt"
+}
+# hwm PID / rss PID: peak / current resident set in KiB; reset_hwm PID
+# starts a new peak (clear_refs 5).
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+reset_hwm() { echo 5 >"/proc/$1/clear_refs"; }
+
+NGINX_PORT=${BENCH_NGINX_PORT:-39392}
+MIX_TIMEOUT=${BENCH_MIX_TIMEOUT:-2s}
+if part loadmix || part soak; then
+	# The mix polls statement 0 of the session: it must exist from the start.
+	curl -fsS -o /dev/null -H "$auth" -H 'Content-Type: application/json' -H 'X-Requested-By: bench' \
+		-d '{"code":"1+1"}' "$GW_URL/sessions/$id/statements"
+fi
+# BENCH_MIX_CONNECTIONS, _ROUNDS, _DURATION and _PROXIES (a subset of
+# "livygate bare nginx") shape it; BENCH_MIX_TIMEOUT is wrk's (2 s).
+if part loadmix; then
+mix_levels=${BENCH_MIX_CONNECTIONS:-1 16 256 1000}
+mix_rounds=${BENCH_MIX_ROUNDS:-3}
+mix_duration=${BENCH_MIX_DURATION:-5s}
+start_nginx
+echo
+echo "Load beside nginx: Sparkmagic-like mix (deploy/dev/loadmix.lua), wrk -t1 --timeout $MIX_TIMEOUT on CPU $CLIENT_CPU,"
+echo "proxies and fake Livy on CPU $SERVER_CPU; $mix_duration per run, $mix_rounds rounds per level, order rotating:"
+declare -A proxy_url=([bare]=$BARE_URL [livygate]=$GW_URL [nginx]=$NGINX_URL)
+declare -A proxy_pid=([bare]=$bare_pid [livygate]=$gw_pid [nginx]=$nginx_pid)
+read -ra order <<<"${BENCH_MIX_PROXIES:-livygate bare nginx}"
+for c in $mix_levels; do
+	for p in "${proxy_pid[@]}"; do reset_hwm "$p"; done
+	for r in $(seq 1 "$mix_rounds"); do
+		for k in "${!order[@]}"; do
+			name=${order[$(((r + k) % ${#order[@]}))]}
+			run_mix "$name" "${proxy_url[$name]}" "$c" "$mix_duration"
+		done
+	done
+	for name in "${order[@]}"; do echo "rss $name $c $(hwm "${proxy_pid[$name]}")" >>"$work/mix-rss.txt"; done
+done
+python3 - "$work/mix.txt" "$work/mix-rss.txt" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1])]
+peak = {(r[1], r[2]): int(r[3]) for r in (l.split() for l in open(sys.argv[2]))}
+names = [n for n in ("livygate", "bare", "nginx") if any(r[0] == n for r in rows)]
+print(f"{'conns':>5} {'proxy':9}{'req/s':>8}{'x nginx':>8}{'p50 ms':>8}{'p99 ms':>8}{'p99.9 ms':>9}{'non-2xx':>8}{'socket':>7}{'peak RSS MB':>12}")
+for c in dict.fromkeys(r[1] for r in rows):
+    runs = {n: [r for r in rows if r[0] == n and r[1] == c] for n in names}
+    for n in names:
+        med = lambda i: statistics.median(float(r[i]) for r in runs[n])
+        # Each run is compared with nginx's run of the same round: this VM drifts.
+        ratio = statistics.median(float(a[2]) / float(b[2]) for a, b in zip(runs[n], runs["nginx"])) if runs.get("nginx") else 0
+        bad = sum(int(r[6]) for r in runs[n])
+        sock = sum(int(r[7]) for r in runs[n])
+        print(f"{c:>5} {n:9}{med(2):>8.0f}{ratio:>7.2f}x{med(3)/1000:>8.2f}{med(4)/1000:>8.2f}{med(5)/1000:>9.2f}"
+              f"{bad:>8}{sock:>7}{peak[(n, c)]/1024:>12.1f}")
+print("medians over the rounds; errors summed over them (non-2xx answers; socket: connect, read, write, timeout)")
+PY
+fi
+
+# Soak: the mix through livygate alone for BENCH_SOAK_DURATION, its RSS
+# sampled every 10 s; memory is flat when the slope after warm-up is ~0.
+if part soak; then
+soak_c=${BENCH_SOAK_CONNECTIONS:-1000}
+soak_s=${BENCH_SOAK_SECONDS:-300}
+echo
+echo "Soak: the mix through livygate at c=$soak_c for ${soak_s}s, RSS every 10 s:"
+taskset -c "$CLIENT_CPU" wrk -t1 -c"$soak_c" -d"${soak_s}s" --timeout "$MIX_TIMEOUT" -s deploy/dev/loadmix.lua \
+	-H "$auth" "$GW_URL" -- "$id" >"$work/soak-wrk.txt" 2>&1 &
+wrk_pid=$!
+pids+=("$wrk_pid")
+: >"$work/soak-rss.txt"
+t=0
+while kill -0 "$wrk_pid" 2>/dev/null; do
+	sleep 10
+	t=$((t + 10))
+	kill -0 "$wrk_pid" 2>/dev/null && echo "$t $(rss "$gw_pid")" >>"$work/soak-rss.txt"
+done
+wait "$wrk_pid" || { cat "$work/soak-wrk.txt" >&2; exit 1; }
+python3 - "$work/soak-rss.txt" "$work/soak-wrk.txt" <<'PY'
+import sys
+s = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
+r = next(l.split()[1:] for l in open(sys.argv[2]) if l.startswith("LOADMIX "))
+def slope(pts):  # least squares, MB per minute
+    n = len(pts); mt = sum(t for t, _ in pts) / n; mr = sum(v for _, v in pts) / n
+    den = sum((t - mt) ** 2 for t, _ in pts)
+    return sum((t - mt) * (v - mr) for t, v in pts) / den * 60 / 1024 if den else 0.0
+mb = [v / 1024 for _, v in s]
+late = s[len(s) // 2:]
+print(f"  {r[0]} req/s, p99 {int(r[2])/1000:.1f} ms, p99.9 {int(r[3])/1000:.1f} ms, non-2xx {r[4]}, socket errors {r[5]}, {r[6]} requests")
+print(f"  livygate RSS over {len(s)} samples: first {mb[0]:.1f} MB, last {mb[-1]:.1f} MB, max {max(mb):.1f} MB; "
+      f"slope {slope(s):+.2f} MB/min overall, {slope(late):+.2f} MB/min over the second half (flat: ~0)")
 PY
 fi
 

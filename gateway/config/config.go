@@ -7,6 +7,7 @@ package config
 
 import (
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/goruntime"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/metrics"
@@ -42,6 +43,7 @@ type Config struct {
 	Limits     limits.Config    `yaml:"limits"`
 	Reaper     reaper.Config    `yaml:"reaper"`
 	Metrics    metrics.Config   `yaml:"metrics"`
+	Runtime    goruntime.Config `yaml:"runtime"`
 }
 
 // Default returns the configuration used where the file is silent: every
@@ -63,6 +65,7 @@ func Default() Config {
 		Limits:     limits.Default(),
 		Reaper:     reaper.Default(),
 		Metrics:    metrics.Default(),
+		Runtime:    goruntime.Default(),
 	}
 }
 

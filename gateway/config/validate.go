@@ -17,7 +17,7 @@ type section interface{ Validate() error }
 func (c *Config) Validate() error {
 	var errs []error
 	for _, s := range []section{c.Listen, c.Livy, c.Auth, c.Policy, c.JupyterHub, c.HDFS,
-		c.Sync, c.Tokens, c.Secrets, c.Log, c.UI, c.Store, c.Limits, c.Reaper, c.Metrics} {
+		c.Sync, c.Tokens, c.Secrets, c.Log, c.UI, c.Store, c.Limits, c.Reaper, c.Metrics, c.Runtime} {
 		errs = append(errs, s.Validate())
 	}
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s: %s", key, msg)) }

@@ -77,7 +77,8 @@ func New(opts Options) *Proxy {
 		opts: opts,
 		livy: &livy.Client{
 			BaseURL:  opts.Upstream,
-			HTTP:     &http.Client{Transport: opts.Transport, Timeout: opts.Timeout},
+			HTTP:     &http.Client{Transport: opts.Transport},
+			Timeout:  opts.Timeout,
 			Username: opts.Username,
 			Password: opts.Password,
 		},

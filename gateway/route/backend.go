@@ -46,7 +46,7 @@ func newBackend(c Backend, rt http.RoundTripper, now func() time.Time) (*backend
 	}
 	b := &backend{name: c.Name, base: u, version: c.Version, now: now, counts: map[livy.Resource]liveCount{}}
 	b.rt = &watched{b: b, next: rt, username: c.Username, password: password}
-	b.client = &livy.Client{BaseURL: u, HTTP: &http.Client{Transport: b.rt, Timeout: c.Timeout}}
+	b.client = &livy.Client{BaseURL: u, HTTP: &http.Client{Transport: b.rt}, Timeout: c.Timeout}
 	return b, nil
 }
 

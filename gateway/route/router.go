@@ -22,10 +22,13 @@ type Deps struct {
 	// IDs draws and keeps the gateway's ids (the store; MemoryIDs in tests).
 	IDs store.IDs
 	// Transport makes a backend's transport; nil clones the default one
-	// with the backend's timeout on response headers.
+	// with the backend's timeout on response headers and MaxConnections.
 	Transport func(timeout time.Duration) http.RoundTripper
-	Log       logrus.FieldLogger
-	Now       func() time.Time
+	// MaxConnections caps each backend's connections (livy.max_connections);
+	// 0 leaves them uncapped.
+	MaxConnections int
+	Log            logrus.FieldLogger
+	Now            func() time.Time
 }
 
 // Router is one Livy made of several: the gateway's ids outside, each
@@ -53,7 +56,7 @@ func New(cfg Config, deps Deps) (*Router, error) {
 		deps.Now = time.Now
 	}
 	if deps.Transport == nil {
-		deps.Transport = defaultTransport
+		deps.Transport = func(timeout time.Duration) http.RoundTripper { return defaultTransport(timeout, deps.MaxConnections) }
 	}
 	r := &Router{byName: map[string]*backend{}, pins: cfg.Placement.Pin, ids: newRegistry(deps.IDs), log: deps.Log, now: deps.Now}
 	for i, bc := range cfg.Backends {
@@ -67,10 +70,14 @@ func New(cfg Config, deps Deps) (*Router, error) {
 	return r, nil
 }
 
-func defaultTransport(timeout time.Duration) http.RoundTripper {
+// defaultTransport is the proxy's transport (which imports this package).
+func defaultTransport(timeout time.Duration, maxConns int) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = timeout
 	t.MaxIdleConnsPerHost = 64
+	if maxConns > 0 {
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = maxConns, maxConns
+	}
 	return t
 }
 

@@ -50,6 +50,10 @@ type Fake struct {
 	requests []Request
 	nextID   map[string]int
 	items    map[string]map[int]*item // resource → id → item
+	// names indexes items by name, as Livy's session manager does: the
+	// gateway names every create, and a scan per create made a long
+	// benchmark slower by the minute.
+	names map[string]map[string]int // resource → name → id
 }
 
 type item struct {
@@ -59,7 +63,8 @@ type item struct {
 
 // New starts a fake Livy on a loopback port; Close it when done.
 func New() *Fake {
-	f := &Fake{nextID: map[string]int{}, items: map[string]map[int]*item{"sessions": {}, "batches": {}}}
+	f := &Fake{nextID: map[string]int{}, items: map[string]map[int]*item{"sessions": {}, "batches": {}},
+		names: map[string]map[string]int{"sessions": {}, "batches": {}}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
@@ -108,6 +113,7 @@ func (f *Fake) Restart() {
 	defer f.mu.Unlock()
 	f.nextID = map[string]int{}
 	f.items = map[string]map[int]*item{"sessions": {}, "batches": {}}
+	f.names = map[string]map[string]int{"sessions": {}, "batches": {}}
 }
 
 // Add creates a session directly, as if another client had made it.
@@ -121,7 +127,17 @@ func (f *Fake) Add(resource string, body map[string]any) int {
 func (f *Fake) Remove(resource string, id int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.items[resource], id)
+	f.drop(resource, id)
+}
+
+// drop removes an item and its name. f.mu is held.
+func (f *Fake) drop(res string, id int) {
+	if it := f.items[res][id]; it != nil {
+		if name, ok := it.obj["name"].(string); ok && f.names[res][name] == id {
+			delete(f.names[res], name)
+		}
+	}
+	delete(f.items[res], id)
 }
 
 // SetState sets a session's or batch's state (busy, dead, …), as Livy
@@ -225,7 +241,7 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte) (creat
 	case rest == "" && r.Method == http.MethodGet:
 		writeJSON(w, 200, it.obj)
 	case rest == "" && r.Method == http.MethodDelete:
-		delete(f.items[res], id)
+		f.drop(res, id)
 		writeJSON(w, 200, map[string]any{"msg": "deleted"})
 	case rest == "state":
 		writeJSON(w, 200, map[string]any{"id": id, "state": it.obj["state"]})
@@ -262,8 +278,8 @@ func (f *Fake) find(res, idOrName string) (*item, int) {
 		}
 		return f.items[res][id], id
 	}
-	for id, it := range f.items[res] {
-		if it.obj["name"] == idOrName {
+	if id, ok := f.names[res][idOrName]; ok {
+		if it := f.items[res][id]; it != nil && it.obj["name"] == idOrName {
 			return it, id
 		}
 	}
@@ -293,6 +309,9 @@ func (f *Fake) create(res string, req map[string]any) int {
 		delete(obj, "kind")
 	}
 	f.items[res][id] = &item{obj: obj}
+	if name, ok := req["name"].(string); ok {
+		f.names[res][name] = id
+	}
 	return id
 }
 

@@ -1,0 +1,40 @@
+-- wrk script for `make bench` part loadmix: a Sparkmagic-like mix, after the
+-- request shapes of a real Sparkmagic session (create, poll the session until
+-- idle, post a statement, poll it, poll the session again). Every 20
+-- requests: 1 POST /sessions, 2 POST /sessions/{id}/statements, 4 GET
+-- /sessions/{id}/statements/0 and 13 GET /sessions/{id}. Sparkmagic's rare
+-- GET /sessions, /log and DELETE are left out: a list grows with every
+-- create of the run, and a delete would end the session being polled.
+--
+--   wrk -s loadmix.lua -H 'Authorization: …' URL -- SESSION_ID
+--
+-- done() prints one line: rps p50_us p99_us p999_us non2xx socket_errors
+-- requests, where socket errors are connect + read + write + timeout.
+local requests = {}
+local n = 0
+
+function init(args)
+	local id = args[1] or "0"
+	local h = { ["Content-Type"] = "application/json", ["Accept"] = "*/*", ["X-Requested-By"] = "sparkmagic" }
+	for k, v in pairs(wrk.headers) do h[k] = v end -- -H Authorization
+	local create = wrk.format("POST", "/sessions", h,
+		'{"kind": "pyspark", "driverMemory": "1000M", "conf": {"spark.executor.cores": "1"}}')
+	local statement = wrk.format("POST", "/sessions/" .. id .. "/statements", h, '{"code": "1+1"}')
+	local pollStatement = wrk.format("GET", "/sessions/" .. id .. "/statements/0", h)
+	local poll = wrk.format("GET", "/sessions/" .. id, h)
+	requests = { create, poll, poll, poll, poll, statement, pollStatement, pollStatement,
+		poll, poll, poll, statement, pollStatement, pollStatement, poll, poll, poll, poll, poll, poll }
+end
+
+function request()
+	n = n % #requests + 1
+	return requests[n]
+end
+
+function done(summary, latency, _)
+	local e = summary.errors
+	io.write(string.format("LOADMIX %.1f %d %d %d %d %d %d\n",
+		summary.requests / (summary.duration / 1e6),
+		latency:percentile(50), latency:percentile(99), latency:percentile(99.9),
+		e.status, e.connect + e.read + e.write + e.timeout, summary.requests))
+end
