@@ -15,9 +15,9 @@ import (
 
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/reaper"
-	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/livy"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/reaper"
-	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/livy"
 )
