@@ -35,6 +35,7 @@ func runConformance(t *testing.T, b backend) {
 		{"LoginFailures", testLoginFailures},
 		{"Leases", testLeases},
 		{"IDs", testIDs},
+		{"WarmSessions", testWarmSessions},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}
