@@ -25,7 +25,9 @@ type Config struct {
 	// Enabled turns warm sessions on. Needs jupyterhub.url (the Hub says
 	// whose notebook server runs).
 	Enabled bool `yaml:"enabled"`
-	// Interval is how often the gateway looks at the Hub and Livy.
+	// Interval is how often the gateway looks at the Hub and Livy; each
+	// look also keeps the warm sessions' Livy heartbeat, so it must be
+	// well below the heartbeatTimeoutInSecond they are created with.
 	Interval time.Duration `yaml:"interval"`
 	// Kinds are the session kinds started for each user (Livy's kind:
 	// pyspark, spark, sparkr, sql).

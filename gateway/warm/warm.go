@@ -238,6 +238,9 @@ func (m *Manager) Pass(ctx context.Context) {
 		default:
 			pending++
 			waiting[w.Owner+"/"+w.Kind] = true
+			// Livy kills a session nobody asks about for its
+			// heartbeatTimeoutInSecond; until adopted, the gateway asks.
+			_, _, _ = m.deps.Livy.Get(ctx, livy.Sessions, strconv.Itoa(w.SessionID))
 		}
 	}
 	// A warm-named session nobody recorded (its record lost, or its create
