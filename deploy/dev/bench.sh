@@ -20,6 +20,10 @@
 #     vs the one list call it makes (gateway/reaper); fake Livy and Hub.
 #  7. Store: audit events written per second and the lockout's round trips,
 #     SQLite vs a real PostgreSQL on loopback (gateway/store, same run).
+#  8. Warm sessions: POST /sessions to the first statement's result through
+#     livygate, cold (warm: off) vs warm (a second gateway with warm: on and
+#     the user's notebook server running), alternating rounds on the real
+#     stack (deploy/dev/warmcell.py; BENCH_WARM_ROUNDS, default 5).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,8 +36,8 @@ GW_PORT=${BENCH_GATEWAY_PORT:-39391}
 DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
-# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store firstcell.
-PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store firstcell} "
+# BENCH_PARTS picks what runs (all by default): load login tokens sync ui governance store warm firstcell.
+PARTS=" ${BENCH_PARTS:-load login tokens sync ui governance store warm firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -247,6 +251,18 @@ for name, what in (("LockoutCheck", "lockout check (before an uncached login)"),
     s, p = med(name + "/sqlite"), med(name + "/postgres")
     print(f"  {what}: SQLite {s/1e3:,.0f} µs, PostgreSQL {p/1e3:,.0f} µs ({p/s:.1f}x)")
 PY
+fi
+
+if part warm; then
+echo
+echo "Warm sessions: POST /sessions to spark.range(1000).count()'s result through livygate, cold vs warm, real stack, same run:"
+bash deploy/dev/stack.sh start >"$work/warm-stack.log" 2>&1 || { tail -30 "$work/warm-stack.log"; exit 1; }
+rc=0
+.cache/dev/py/bin/python deploy/dev/warmcell.py "${BENCH_WARM_ROUNDS:-5}" || rc=$?
+if ! part firstcell || [ $rc -ne 0 ]; then
+	bash deploy/dev/stack.sh down >/dev/null 2>&1
+	exit $rc
+fi
 fi
 
 if part firstcell; then

@@ -16,7 +16,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("DEV_CACHE", REPO / ".cache" / "dev"))
-LOGS = ["livygate", "livygate-governance", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
+LOGS = ["livygate", "livygate-governance", "livygate-warm", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
 
 
 def load_stack_env():
