@@ -116,6 +116,8 @@ func (p *Proxy) CreateWarm(ctx context.Context, id *auth.Identity, name string, 
 		return 0, nil, err
 	}
 	r.Header.Set("Content-Type", "application/json")
+	// Livy's CSRF protection wants the header Sparkmagic sends.
+	r.Header.Set("X-Requested-By", "livygate-warm")
 	rec := &recorder{header: http.Header{}}
 	p.create(rec, r, livy.Sessions)
 	if rec.status != http.StatusCreated {
