@@ -61,6 +61,9 @@ func (g *Gateway) newUI(cfg config.Config, authn auth.Authenticator, lc *livy.Cl
 	if g.reaper != nil {
 		opts.Reaper = g.reaper
 	}
+	if g.warm != nil {
+		opts.Warm = g.warm
+	}
 	if g.syncer != nil {
 		opts.Sync = g.syncer
 	}

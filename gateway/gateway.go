@@ -29,6 +29,7 @@ import (
 	"github.com/livygate/livygate/gateway/server"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/livy"
 )
 
@@ -45,6 +46,7 @@ type Gateway struct {
 	interval time.Duration
 	minter   *token.Minter  // nil when tokens are off
 	reaper   *reaper.Reaper // nil when reaper: is off
+	warm     *warm.Manager  // nil when warm: is off
 	metrics  *metrics.Metrics
 	// metricsListen serves /metrics without login when metrics.listen is set.
 	metricsListen string
@@ -98,6 +100,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		return err
 	}
 	gov := &governor{}
+	wh := &warmHook{}
 	popts := proxy.Options{
 		Policy:               conf.policy,
 		AdminsMayImpersonate: cfg.Auth.AdminsMayImpersonate,
@@ -105,6 +108,9 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		FinishConf:           conf.finish,
 		Governor:             gov,
 		Log:                  log,
+	}
+	if cfg.Warm.Enabled {
+		popts.Warm = wh
 	}
 	router, err := livyUpstream(cfg, g.Store, &popts, log)
 	if err != nil {
@@ -131,6 +137,16 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		return err
 	}
 	gov.reaper = g.reaper
+	if g.warm, err = newWarm(cfg, p, b, g.Store, sink, g.metrics, log); err != nil {
+		return err
+	}
+	wh.m = g.warm
+	if g.warm != nil {
+		gov.limits.SetUncounted(g.warm.Hidden)
+		if g.reaper != nil {
+			g.reaper.SetSpare(g.warm.Hidden)
+		}
+	}
 	sopts := server.Options{
 		Listen:      cfg.Listen,
 		Realm:       cfg.Auth.Realm,
@@ -180,6 +196,12 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.reaper != nil {
 		group.Go(func() error {
 			g.reaper.Run(ctx)
+			return nil
+		})
+	}
+	if g.warm != nil {
+		group.Go(func() error {
+			g.warm.Run(ctx)
 			return nil
 		})
 	}

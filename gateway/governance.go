@@ -13,6 +13,7 @@ import (
 	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/limits"
+	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/route"
 	"github.com/livygate/livygate/livy"
@@ -27,7 +28,8 @@ type governor struct {
 }
 
 func (g *governor) Admit(ctx context.Context, res livy.Resource, caller *auth.Identity, runAs string, req map[string]json.RawMessage) (func(), error) {
-	return g.limits.Admit(ctx, res, limits.Caller{User: caller.User, Groups: caller.Groups, Admin: caller.Admin}, runAs, req)
+	return g.limits.Admit(ctx, res, limits.Caller{User: caller.User, Groups: caller.Groups, Admin: caller.Admin,
+		Uncounted: proxy.IsWarmCreate(ctx)}, runAs, req)
 }
 
 func (g *governor) Used(res livy.Resource, id int, method, rest string) {

@@ -77,6 +77,7 @@ type Brief struct {
 	Owner     *string `json:"owner"`
 	ProxyUser *string `json:"proxyUser"`
 	State     string  `json:"state"`
+	Kind      string  `json:"kind"`
 }
 
 // User is the user the session runs as: its proxyUser, which the gateway

@@ -30,6 +30,10 @@
 #     connections: req/s, p50/p99/p99.9, errors, each proxy's peak RSS.
 # 10. Soak (soak, not in the default run: 5 minutes): the same mix through
 #     livygate alone at 1,000 connections, its RSS sampled every 10 s.
+# 11. Warm sessions: POST /sessions to the first statement's result through
+#     livygate, cold (warm: off) vs warm (a second gateway with warm: on and
+#     the user's notebook server running), alternating rounds on the real
+#     stack (deploy/dev/warmcell.py; BENCH_WARM_ROUNDS, default 5).
 # Expects bin/livygate and bin/benchtarget (the Makefile builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,8 +47,8 @@ DURATION=${BENCH_DURATION:-4s}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-8}
 # BENCH_PARTS picks what runs (all but soak by default): load loadmix login
-# tokens sync ui governance store ha firstcell soak.
-PARTS=" ${BENCH_PARTS:-load loadmix login tokens sync ui governance store ha firstcell} "
+# tokens sync ui governance store ha warm firstcell soak.
+PARTS=" ${BENCH_PARTS:-load loadmix login tokens sync ui governance store ha warm firstcell} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 # wrk gets one CPU; each proxy and the fake Livy share the other, so req/s
 # measures what a request costs there, not how the scheduler mixed things.
@@ -433,6 +437,18 @@ print(f"  PostgreSQL statements per poll: {med('Poll/postgres', 'pgstmts/op'):g}
 if med('Poll/postgres', 'pgstmts/op') != 0 or med('PollParallel/postgres', 'pgstmts/op') != 0:
     sys.exit("bench: a poll cost a PostgreSQL statement")
 PY
+fi
+
+if part warm; then
+echo
+echo "Warm sessions: POST /sessions to spark.range(1000).count()'s result through livygate, cold vs warm, real stack, same run:"
+bash deploy/dev/stack.sh start >"$work/warm-stack.log" 2>&1 || { tail -30 "$work/warm-stack.log"; exit 1; }
+rc=0
+.cache/dev/py/bin/python deploy/dev/warmcell.py "${BENCH_WARM_ROUNDS:-5}" || rc=$?
+if ! part firstcell || [ $rc -ne 0 ]; then
+	bash deploy/dev/stack.sh down >/dev/null 2>&1
+	exit $rc
+fi
 fi
 
 if part firstcell; then

@@ -20,6 +20,7 @@ import (
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/gateway/token"
 	"github.com/livygate/livygate/gateway/ui"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/hdfs"
 	"github.com/livygate/livygate/jupyterhub"
 )
@@ -42,6 +43,7 @@ type Config struct {
 	Store      store.Config     `yaml:"store"`
 	Limits     limits.Config    `yaml:"limits"`
 	Reaper     reaper.Config    `yaml:"reaper"`
+	Warm       warm.Config      `yaml:"warm"`
 	Metrics    metrics.Config   `yaml:"metrics"`
 	Runtime    goruntime.Config `yaml:"runtime"`
 }
@@ -64,6 +66,7 @@ func Default() Config {
 		Store:      store.Default(),
 		Limits:     limits.Default(),
 		Reaper:     reaper.Default(),
+		Warm:       warm.Default(),
 		Metrics:    metrics.Default(),
 		Runtime:    goruntime.Default(),
 	}

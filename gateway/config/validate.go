@@ -17,7 +17,7 @@ type section interface{ Validate() error }
 func (c *Config) Validate() error {
 	var errs []error
 	for _, s := range []section{c.Listen, c.Livy, c.Auth, c.Policy, c.JupyterHub, c.HDFS,
-		c.Sync, c.Tokens, c.Secrets, c.Log, c.UI, c.Store, c.Limits, c.Reaper, c.Metrics, c.Runtime} {
+		c.Sync, c.Tokens, c.Secrets, c.Log, c.UI, c.Store, c.Limits, c.Reaper, c.Warm, c.Metrics, c.Runtime} {
 		errs = append(errs, s.Validate())
 	}
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s: %s", key, msg)) }
@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Reaper.Enabled() && c.Reaper.OrphanAfter > 0 && !c.JupyterHub.Enabled() {
 		bad("reaper.orphan_after", "needs jupyterhub.url (the Hub says whose notebook server runs)")
+	}
+	if c.Warm.Enabled && !c.JupyterHub.Enabled() {
+		bad("warm.enabled", "needs jupyterhub.url (the Hub says whose notebook server runs)")
 	}
 	return errors.Join(errs...)
 }

@@ -29,6 +29,9 @@ type Deps struct {
 	// *BackendVersion's Get), so fields it does not know are never sent.
 	Version func(ctx context.Context) (livy.Version, error)
 	Log     logrus.FieldLogger
+	// Uncounted, when set, names sessions (by Livy name) that are nobody's
+	// yet and count against no user: warm sessions not adopted.
+	Uncounted func(name string) bool
 }
 
 // Refusal is a create the limits refuse: 429 for a count, 400 for a size,
@@ -145,6 +148,10 @@ type Caller struct {
 	User   string
 	Groups []string
 	Admin  bool
+	// Uncounted is a warm session's create (gateway/warm): sizes, queues
+	// and timeouts apply, but it takes none of the user's max_sessions
+	// (warm.max_total caps warm sessions).
+	Uncounted bool
 }
 
 // noop is the release of a create that reserved nothing.
@@ -191,7 +198,7 @@ func (l *Limiter) Admit(ctx context.Context, res livy.Resource, caller Caller, r
 	if res == livy.Batches {
 		max, what = lim.MaxBatches, "max_batches"
 	}
-	if exempt || max <= 0 {
+	if exempt || max <= 0 || caller.Uncounted {
 		return noop, nil
 	}
 	return l.reserve(ctx, res, caller.User, runAs, max, lim.source+"."+what)
@@ -216,7 +223,8 @@ func (l *Limiter) reserve(ctx context.Context, res livy.Resource, caller, runAs 
 	}
 	live := 0
 	for i := range entries {
-		if entries[i].User() == runAs && Live(entries[i].State) {
+		if entries[i].User() == runAs && Live(entries[i].State) &&
+			(l.deps.Uncounted == nil || !l.deps.Uncounted(entries[i].SessionName())) {
 			live++
 		}
 	}
@@ -484,3 +492,7 @@ func decodeTimer(raw json.RawMessage, seconds bool) (time.Duration, error) {
 	}
 	return ParseLivyTime(s)
 }
+
+// SetUncounted names the sessions that count against no user (warm
+// sessions not adopted yet); call it before the Limiter is used.
+func (l *Limiter) SetUncounted(f func(name string) bool) { l.deps.Uncounted = f }

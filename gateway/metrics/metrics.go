@@ -30,6 +30,9 @@ type Metrics struct {
 	syncRuns        *prometheus.CounterVec
 	syncDuration    prometheus.Histogram
 	minted          *prometheus.CounterVec
+	warmStarts      prometheus.Counter
+	warmAdoptions   prometheus.Counter
+	warmExpiries    *prometheus.CounterVec
 }
 
 // latencyBuckets span a cached poll (sub-millisecond) to a slow create.
@@ -72,6 +75,18 @@ func New() *Metrics {
 	m.minted = counters("livygate_tokens_minted_total",
 		"Per-user tokens minted, by signing algorithm.",
 		"algorithm")
+	m.warmStarts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livygate_warm_starts_total",
+		Help: "Warm sessions started ahead of their user's first create.",
+	})
+	m.warmAdoptions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livygate_warm_adoptions_total",
+		Help: "Creates answered with a warm session.",
+	})
+	m.warmExpiries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livygate_warm_expiries_total",
+		Help: "Warm sessions ended unadopted, by reason (unused, server stopped, died, unknown).",
+	}, []string{"reason"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "livygate_build_info",
 		Help: "Always 1; the labels say which build runs.",
@@ -79,6 +94,7 @@ func New() *Metrics {
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.requestDuration, m.livyDuration, m.livyErrors,
 		m.authentications, m.lockouts, m.syncRuns, m.syncDuration, m.minted, build,
+		m.warmStarts, m.warmAdoptions, m.warmExpiries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -178,3 +194,12 @@ func triggerLabel(t string) string {
 	}
 	return "admin"
 }
+
+// WarmStarted counts a warm session started.
+func (m *Metrics) WarmStarted() { m.warmStarts.Inc() }
+
+// WarmAdopted counts a create answered with a warm session.
+func (m *Metrics) WarmAdopted() { m.warmAdoptions.Inc() }
+
+// WarmExpired counts a warm session ended unadopted.
+func (m *Metrics) WarmExpired(reason string) { m.warmExpiries.WithLabelValues(reason).Inc() }

@@ -45,6 +45,10 @@ func (p *Proxy) create(w http.ResponseWriter, r *http.Request, res livy.Resource
 	}
 	sc.ProxyUser = plan.runAs
 	defer plan.release()
+	if plan.adopted != nil {
+		p.answerAdopted(w, r, &plan)
+		return
+	}
 
 	r.Body = io.NopCloser(bytes.NewReader(plan.body))
 	r.ContentLength = int64(len(plan.body))
@@ -71,6 +75,10 @@ type createPlan struct {
 	// release ends the create's admission by the Governor once Livy has
 	// answered (never nil).
 	release func()
+	// adopted is the warm session the create gets instead (and Livy's
+	// answer for it); nil for a normal create.
+	adopted    *livy.Session
+	adoptedRaw []byte
 }
 
 type createKey struct{}
@@ -142,6 +150,12 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 		release()
 		return createPlan{}, http.StatusBadRequest, err
 	}
+	warmName, warmCreate := p.warmCreate(ctx, res, req)
+	if !warmCreate {
+		if s, raw, ok := p.adoptWarm(ctx, res, sc, runAs, req); ok {
+			return createPlan{runAs: runAs, name: s.SessionName(), adopted: s, adoptedRaw: raw, release: release}, 0, nil
+		}
+	}
 	if p.opts.FinishConf != nil {
 		finished, err := p.opts.FinishConf(ctx, sc.Identity, runAs, conf)
 		if err != nil {
@@ -160,6 +174,9 @@ func (p *Proxy) rewriteCreateBody(ctx context.Context, res livy.Resource, body [
 			return createPlan{}, http.StatusBadRequest, errBadName
 		}
 		name = livyName(runAs, n)
+	}
+	if warmCreate {
+		name = warmName
 	}
 	req["name"], _ = json.Marshal(name)
 	req["proxyUser"], _ = json.Marshal(runAs)

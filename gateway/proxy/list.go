@@ -72,7 +72,7 @@ func (p *Proxy) filterList(resp *http.Response, res livy.Resource, sc *scope.Sco
 		}
 		o := p.ownerOf(&s)
 		p.owners.put(res, s.ID, o)
-		if !sc.Identity.Admin && o.user != sc.Identity.User {
+		if !sc.Identity.Admin && (o.user != sc.Identity.User || p.hidden(o.name)) {
 			continue
 		}
 		raw = renameInBody(raw, s.SessionName(), o.user, sc.Identity.User)

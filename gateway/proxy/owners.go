@@ -10,6 +10,7 @@ import (
 // owner is what the gateway reads of a session to decide on a request.
 type owner struct {
 	user    string
+	name    string   // its Livy name
 	secrets []string // sensitive conf values, masked wherever Livy echoes them
 }
 

@@ -47,7 +47,9 @@ type Options struct {
 	// Governor, when set, applies session governance (limits, the reaper's
 	// activity and explanations); see governor.go.
 	Governor Governor
-	Log      logrus.FieldLogger
+	// Warm, when set, hands over warm sessions (gateway/warm); see warm.go.
+	Warm Warm
+	Log  logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -251,7 +253,7 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 	}
 	id, isID := livy.ParseID(target)
 	if isID && r.Method == http.MethodGet && lp.Rest == "" {
-		if o, hit := p.owners.get(lp.Resource, id); hit && (o.user == sc.Identity.User || sc.Identity.Admin) {
+		if o, hit := p.owners.get(lp.Resource, id); hit && (o.user == sc.Identity.User && !p.hidden(o.name) || sc.Identity.Admin) {
 			sc.ProxyUser = o.user
 			p.forwardItem(w, r, lp, id, o.secrets)
 			return
@@ -276,7 +278,7 @@ func (p *Proxy) item(w http.ResponseWriter, r *http.Request, lp livy.Path) {
 	o := p.ownerOf(s)
 	sc.SessionID = strconv.Itoa(s.ID)
 	sc.ProxyUser = o.user
-	if !sc.Identity.Admin && o.user != sc.Identity.User {
+	if !sc.Identity.Admin && (o.user != sc.Identity.User || p.hidden(o.name)) {
 		sc.Refuse("not the owner")
 		notFound()
 		return
@@ -363,6 +365,7 @@ func (p *Proxy) policyFor(sc *scope.Scope) *policy.Policy {
 func (p *Proxy) ownerOf(s *livy.Session) owner {
 	return owner{
 		user:    s.User(),
+		name:    s.SessionName(),
 		secrets: p.opts.Policy.SensitiveValues(s.Conf),
 	}
 }

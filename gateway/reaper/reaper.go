@@ -43,6 +43,9 @@ type Deps struct {
 	Log   logrus.FieldLogger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Spare, when set, names sessions (by Livy name) the reaper leaves
+	// alone: warm sessions not adopted yet, which gateway/warm ends itself.
+	Spare func(name string) bool
 	// Gate, when set, lets Run's passes happen on one replica only (the
 	// holder of the reaper's lease, store.Singleton); nil reaps on every
 	// tick.
@@ -233,6 +236,9 @@ func (r *Reaper) Pass(ctx context.Context) []Action {
 		t := r.tracked[e.ID]
 		if t == nil {
 			continue // not live
+		}
+		if r.deps.Spare != nil && r.deps.Spare(t.name) {
+			continue // a warm session nobody adopted yet
 		}
 		a := Action{Time: now, SessionID: e.ID, Name: t.name, Owner: t.owner}
 		// Orphaned only if it existed while the server still ran: a session
@@ -594,3 +600,7 @@ func Short(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd%dh", days, h)
 }
+
+// SetSpare names the sessions the reaper leaves alone (warm sessions not
+// adopted yet); call it before Run.
+func (r *Reaper) SetSpare(f func(name string) bool) { r.deps.Spare = f }

@@ -384,3 +384,24 @@ func TestRunAsksItsGate(t *testing.T) {
 		}
 	}
 }
+
+// A session the gateway spares (a warm session not adopted yet) is never
+// reaped, idle or orphaned; once spared no more, its idle clock decides.
+func TestSparedSessionIsNotReaped(t *testing.T) {
+	g := newRig(t, cfgWith(30*time.Minute, time.Minute))
+	spared := true
+	g.r.SetSpare(func(name string) bool { return spared && name == "alice~~warm-1" })
+	w := g.livy.Add("sessions", map[string]any{"proxyUser": "alice", "name": "alice~~warm-1", "kind": "pyspark"})
+	g.hub.StopServer("alice", t0)
+	g.pass(t)
+	g.clock.Add(time.Hour)
+	if got := g.pass(t); len(got) != 0 {
+		t.Fatalf("reaped a spared session: %+v", got)
+	}
+	spared = false
+	g.r.Used(livy.Sessions, w, "POST", "statements") // adopted, then used
+	g.clock.Add(31 * time.Minute)
+	if got := g.pass(t); len(got) != 1 || got[0].SessionID != w {
+		t.Fatalf("after adoption: %+v", got)
+	}
+}

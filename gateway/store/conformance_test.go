@@ -37,6 +37,7 @@ func runConformance(t *testing.T, b backend) {
 		{"IDs", testIDs},
 		{"Singletons", testSingletons},
 		{"SingletonsRace", testSingletonsRace},
+		{"WarmSessions", testWarmSessions},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}

@@ -104,6 +104,17 @@ var migrations = []string{
 		created_ms BIGINT NOT NULL,
 		UNIQUE (resource, backend, livy_id, owner, name)
 	)`,
+	// 5: warm sessions (gateway/warm): each one's Livy name, the user it was
+	// started for, its completed create body, and whether it was adopted.
+	`CREATE TABLE warm_sessions (
+		name TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		session_id BIGINT NOT NULL,
+		body TEXT NOT NULL,
+		created_ms BIGINT NOT NULL,
+		adopted_ms BIGINT NOT NULL DEFAULT 0
+	)`,
 }
 
 // autoID is how migrations spell an auto-numbered id column; a dialect

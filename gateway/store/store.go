@@ -24,6 +24,7 @@ type Store interface {
 	LoginFailures
 	Leases
 	IDs
+	WarmSessions
 	// RecordMint queues a record of a minted token (never the token).
 	RecordMint(MintRecord)
 	// SaveRun persists a sync run and its per-user results, and updates each

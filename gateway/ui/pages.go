@@ -17,6 +17,7 @@ import (
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/scope"
 	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/livy"
 )
 
@@ -222,6 +223,9 @@ func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	data["Backends"] = u.opts.BackendOf != nil
 	if u.opts.Reaper != nil {
 		data["Reaper"] = u.opts.Reaper.Status()
+	}
+	if u.opts.Warm != nil {
+		data["Warm"] = warmView(u.opts.Warm.Status(ctx), u.opts.Warm.Config())
 	}
 	u.render(w, r, http.StatusOK, "sessions", v, data)
 }
@@ -606,4 +610,20 @@ func safeFileName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// warmPage is the warm sessions' part of the Sessions page.
+type warmPage struct {
+	warm.Status
+	Config warm.Config
+	// Rate is the adoption rate ("" before the first start).
+	Rate string
+}
+
+func warmView(s warm.Status, c warm.Config) warmPage {
+	p := warmPage{Status: s, Config: c}
+	if r := s.AdoptionRate(); r >= 0 {
+		p.Rate = fmt.Sprintf("%.0f%%", 100*r)
+	}
+	return p
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/livygate/livygate/gateway/provision"
 	"github.com/livygate/livygate/gateway/reaper"
 	"github.com/livygate/livygate/gateway/store"
+	"github.com/livygate/livygate/gateway/warm"
 	"github.com/livygate/livygate/jupyterhub"
 	"github.com/livygate/livygate/livy"
 )
@@ -75,6 +76,13 @@ type Reaper interface {
 	Status() reaper.Status
 }
 
+// Warm is the warm sessions' view for the Sessions page: those waiting
+// for their user, their age, and how many were adopted.
+type Warm interface {
+	Status(ctx context.Context) warm.Status
+	Config() warm.Config
+}
+
 // Probe checks that one backend is reachable.
 type Probe struct {
 	Name  string
@@ -97,6 +105,8 @@ type Options struct {
 	// Reaper, when set, adds idle times, notebook states and the reaper's
 	// recent actions to the Sessions page; nil shows the reaper as off.
 	Reaper Reaper
+	// Warm, when set, adds the warm sessions to the Sessions page.
+	Warm Warm
 	// BackendOf, with several Livy backends, names the one a session or
 	// batch is on (a column of the Sessions page); nil is one Livy.
 	BackendOf func(res livy.Resource, id int) string

@@ -16,7 +16,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("DEV_CACHE", REPO / ".cache" / "dev"))
-LOGS = ["livygate", "livygate-governance", "livygate-faults", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
+LOGS = ["livygate", "livygate-governance", "livygate-faults", "livygate-warm", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
 # Only in the HA stack (DEV_HA=1), like yarn only on YARN.
 OPTIONAL_LOGS = {"yarn", "livygate2", "livy2", "postgres"}
 LOGS += ["livygate2", "livy2", "postgres"]
