@@ -41,16 +41,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // SIGTERM under load: `livygate serve` (the built binary) in front of a
 // Livy that takes delay to answer, with n slow requests in flight. On
 // SIGTERM it stops taking connections, every request in flight is answered

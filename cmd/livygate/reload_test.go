@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,18 +31,9 @@ func TestServeReloadsKeysOnSIGHUP(t *testing.T) {
 		return k.ID
 	}
 	first := writeKey()
-	hubToken := filepath.Join(dir, "hub.token")
-	if err := os.WriteFile(hubToken, []byte("not-used"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := filepath.Join(dir, "livygate.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	hubToken := writeTestFile(t, dir, "hub.token", "not-used")
+	addr := freeAddr(t)
+	cfg := writeTestFile(t, dir, "livygate.yaml", fmt.Sprintf(`
 listen: {address: %q}
 auth: {hub_token: {enabled: true}}
 jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
@@ -54,9 +44,7 @@ tokens:
   issuer: https://livygate.test
   audience: [s3]
   signing_key: {file: %q, algorithm: ES256}
-`, addr, hubToken, filepath.Join(dir, "livygate.db"), keyFile)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, addr, hubToken, filepath.Join(dir, "livygate.db"), keyFile))
 
 	done := make(chan int, 1)
 	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
@@ -120,27 +108,16 @@ tokens:
 // sends one): it has nothing to reload, and Go's default would end it.
 func TestServeWithoutTokensSurvivesSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	hubToken := filepath.Join(dir, "hub.token")
-	if err := os.WriteFile(hubToken, []byte("not-used"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := filepath.Join(dir, "livygate.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	hubToken := writeTestFile(t, dir, "hub.token", "not-used")
+	addr := freeAddr(t)
+	cfg := writeTestFile(t, dir, "livygate.yaml", fmt.Sprintf(`
 listen: {address: %q}
 auth: {hub_token: {enabled: true}}
 jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
 log: {level: error}
 store: {path: ""}
 ui: {enabled: false}
-`, addr, hubToken)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, addr, hubToken))
 	done := make(chan int, 1)
 	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
 	healthy := func() bool {

@@ -97,6 +97,17 @@ func runTokenFetch(t *testing.T, args ...string) (int, string) {
 	return code, stderr.String()
 }
 
+// freeAddr is a loopback address nothing listens on (just now).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 func writeTestFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
@@ -294,12 +305,7 @@ func TestTokenFetchFailures(t *testing.T) {
 }
 
 func TestTokenFetchGatewayDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "token")
 	t.Setenv("TF_TEST_CREDS", tfPassword)
