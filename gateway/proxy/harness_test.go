@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit/audittest"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/auth/authtest"
 	"github.com/livygate/livygate/gateway/policy"
 	"github.com/livygate/livygate/gateway/proxy"
 	"github.com/livygate/livygate/gateway/server"
@@ -27,23 +27,6 @@ var users = map[string]*auth.Identity{
 	"alice": {User: "alice", Groups: []string{"analysts"}},
 	"bob":   {User: "bob", Groups: []string{"analysts"}},
 	"carol": {User: "carol", Groups: []string{"livygate-admins"}, Admin: true},
-}
-
-// staticAuth stands in for LDAP in unit tests; the LDAP authenticator has its
-// own tests against a real slapd.
-type staticAuth struct{}
-
-func (staticAuth) Authenticate(_ context.Context, r *http.Request) (*auth.Identity, error) {
-	u, p, ok := r.BasicAuth()
-	if !ok {
-		return nil, auth.ErrNoCredentials
-	}
-	id, known := users[u]
-	if !known || p != "pw" {
-		return nil, auth.ErrBadCredentials
-	}
-	c := *id
-	return &c, nil
 }
 
 type harness struct {
@@ -93,7 +76,7 @@ func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...o
 	p := proxy.New(o)
 	sink := &audittest.Recorder{}
 	srv := server.New(server.Options{
-		Listen: server.Default(), Realm: "livygate", Authn: staticAuth{},
+		Listen: server.Default(), Realm: "livygate", Authn: authtest.Static{Users: users, Password: "pw"},
 		Livy: p, Ready: p.Livy(), Audit: sink, Log: log,
 	})
 	ts := httptest.NewServer(srv.Handler())

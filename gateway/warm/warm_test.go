@@ -14,6 +14,7 @@ import (
 
 	"github.com/livygate/livygate/gateway/audit/audittest"
 	"github.com/livygate/livygate/gateway/auth"
+	"github.com/livygate/livygate/gateway/auth/authtest"
 	"github.com/livygate/livygate/gateway/clocktest"
 	"github.com/livygate/livygate/gateway/limits"
 	"github.com/livygate/livygate/gateway/logging/logtest"
@@ -33,21 +34,6 @@ var users = map[string]*auth.Identity{
 	"alice": {User: "alice", Groups: []string{"analysts"}},
 	"bob":   {User: "bob", Groups: []string{"analysts"}},
 	"carol": {User: "carol", Groups: []string{"admins"}, Admin: true},
-}
-
-type basicAuth struct{}
-
-func (basicAuth) Authenticate(_ context.Context, r *http.Request) (*auth.Identity, error) {
-	u, _, ok := r.BasicAuth()
-	if !ok {
-		return nil, auth.ErrNoCredentials
-	}
-	id, known := users[u]
-	if !known {
-		return nil, auth.ErrBadCredentials
-	}
-	c := *id
-	return &c, nil
 }
 
 // governor is the gateway's: limits, warm creates uncounted.
@@ -126,7 +112,7 @@ func newReplica(t *testing.T, cfg warm.Config, fake *livytest.Fake, hub *hubtest
 		t.Fatal(err)
 	}
 	h.m = m
-	srv := server.New(server.Options{Listen: server.Default(), Realm: "livygate", Authn: basicAuth{}, Livy: p, Ready: lc, Audit: sink, Log: logtest.Discard()})
+	srv := server.New(server.Options{Listen: server.Default(), Realm: "livygate", Authn: authtest.Static{Users: users}, Livy: p, Ready: lc, Audit: sink, Log: logtest.Discard()})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &rig{t: t, livy: fake, hub: hub, clock: clk, audit: sink, records: records, gateway: ts, m: m}
