@@ -16,8 +16,7 @@ import (
 func testUISessions(t *testing.T, b backend) {
 	ctx := context.Background()
 	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	o := b.fresh(t)
-	a, other := reopen(t, o, Options{Now: c.Now}), reopen(t, o, Options{Now: c.Now})
+	a, other := b.replicas(t, Options{Now: c.Now})
 	in := UISession{Identity: []byte(`{"User":"carol"}`), CSRF: "tok", Expires: c.Now().Add(time.Hour)}
 	if err := a.PutUISession(ctx, "sid-1", in); err != nil {
 		t.Fatal(err)
@@ -153,8 +152,7 @@ func testLoginFailures(t *testing.T, b backend) {
 func testLeases(t *testing.T, b backend) {
 	ctx := context.Background()
 	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	o := b.fresh(t)
-	a, other := reopen(t, o, Options{Now: c.Now}), reopen(t, o, Options{Now: c.Now})
+	a, other := b.replicas(t, Options{Now: c.Now})
 	lease := func(op func(context.Context, string, string, time.Duration) (bool, error), holder string) bool {
 		t.Helper()
 		ok, err := op(ctx, "sync", holder, time.Minute)
@@ -246,8 +244,7 @@ func rowsAfterPrune(t *testing.T, s *SQL, table string) int {
 // incarnation mapped by two replicas at once gets one id.
 func testIDs(t *testing.T, b backend) {
 	ctx := context.Background()
-	o := b.fresh(t)
-	a, other := reopen(t, o, Options{}), reopen(t, o, Options{})
+	a, other := b.replicas(t, Options{})
 	var mu sync.Mutex
 	seen := map[int]bool{}
 	var wg sync.WaitGroup

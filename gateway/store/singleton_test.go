@@ -20,8 +20,7 @@ import (
 func testSingletons(t *testing.T, b backend) {
 	ctx := context.Background()
 	c := clocktest.New(time.Now().Add(48 * time.Hour).Truncate(time.Millisecond))
-	o := b.fresh(t)
-	sa, sb := reopen(t, o, Options{Now: c.Now}), reopen(t, o, Options{Now: c.Now})
+	sa, sb := b.replicas(t, Options{Now: c.Now})
 	logA, hookA := logtest.NewNullLogger()
 	logB, hookB := logtest.NewNullLogger()
 	const ttl = time.Minute
@@ -73,8 +72,7 @@ func testSingletons(t *testing.T, b backend) {
 
 // Ticks at the same moment on both replicas, many times over: never both.
 func testSingletonsRace(t *testing.T, b backend) {
-	o := b.fresh(t)
-	sa, sb := reopen(t, o, Options{}), reopen(t, o, Options{})
+	sa, sb := b.replicas(t, Options{})
 	one := NewSingleton(sa, "reaper", "replica-a", time.Minute, quietLog())
 	two := NewSingleton(sb, "reaper", "replica-b", time.Minute, quietLog())
 	var ran [2]atomic.Int32

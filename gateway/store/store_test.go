@@ -30,6 +30,13 @@ type backend struct {
 
 type opener func(opts Options) (*SQL, error)
 
+// replicas opens one fresh database twice, as two gateways would.
+func (b backend) replicas(t *testing.T, opts Options) (*SQL, *SQL) {
+	t.Helper()
+	o := b.fresh(t)
+	return reopen(t, o, opts), reopen(t, o, opts)
+}
+
 func sqliteBackend() backend {
 	return backend{name: "sqlite", fresh: func(t *testing.T) opener {
 		path := filepath.Join(t.TempDir(), "sub", "livygate.db")

@@ -11,8 +11,7 @@ import (
 // adopt it, only once, from any replica.
 func testWarmSessions(t *testing.T, b backend) {
 	ctx := context.Background()
-	o := b.fresh(t)
-	a, other := reopen(t, o, Options{}), reopen(t, o, Options{})
+	a, other := b.replicas(t, Options{})
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	w := WarmSession{Name: "alice~~warm-1", Owner: "alice", Kind: "pyspark", SessionID: 3, Body: `{"kind":"pyspark"}`, Created: at}
 	if err := a.AddWarm(ctx, w); err != nil {
