@@ -327,24 +327,32 @@ func (k *killableLivy) restart(t *testing.T) {
 	t.Fatalf("listening on %s again: %v", k.addr, err)
 }
 
+// startLivyFaultGateway starts a gateway in front of livy (with that
+// timeout) and a real slapd, creates a session as alice before the fault
+// and takes the goroutine baseline. It returns alice's password.
+func startLivyFaultGateway(t *testing.T, livy *killableLivy, timeout time.Duration) (*faultGateway, string) {
+	t.Helper()
+	dir := ldaptest.Start(t)
+	cfg := config.Default()
+	cfg.Livy.URL = livy.URL()
+	cfg.Livy.Timeout = timeout
+	cfg.Auth.LDAP = ldapAuth(dir)
+	f := startFaultGateway(t, cfg)
+	pw := dir.Passwords["alice"]
+	if st, body, _ := f.call("alice", pw, "POST", "/sessions", `{"kind":"pyspark"}`); st != 201 {
+		t.Fatalf("create before the fault: %d %s", st, body)
+	}
+	f.baseline()
+	return f, pw
+}
+
 // Livy killed mid-request and restarted: the request in flight is answered
 // at once with a 502 (not held until a timeout, not a 401), every call while
 // Livy is gone is a quick 502/503 and /readyz says not ready; once Livy
 // listens again the same gateway serves again, creates included.
 func TestFaultLivyKilledMidRequest(t *testing.T) {
-	dir := ldaptest.Start(t)
 	livy := newKillableLivy(t)
-	cfg := config.Default()
-	cfg.Livy.URL = livy.URL()
-	cfg.Livy.Timeout = 10 * time.Second
-	cfg.Auth.LDAP = ldapAuth(dir)
-	f := startFaultGateway(t, cfg)
-	pw := dir.Passwords["alice"]
-
-	if st, body, _ := f.call("alice", pw, "POST", "/sessions", `{"kind":"pyspark"}`); st != 201 {
-		t.Fatalf("create before the fault: %d %s", st, body)
-	}
-	f.baseline()
+	f, pw := startLivyFaultGateway(t, livy, 10*time.Second)
 
 	type answer struct {
 		status int
@@ -405,19 +413,9 @@ func TestFaultLivyKilledMidRequest(t *testing.T) {
 // slow call frees everything it held; when Livy is quick again so is the
 // gateway.
 func TestFaultLivySlow(t *testing.T) {
-	dir := ldaptest.Start(t)
 	livy := newKillableLivy(t)
 	const timeout = time.Second
-	cfg := config.Default()
-	cfg.Livy.URL = livy.URL()
-	cfg.Livy.Timeout = timeout
-	cfg.Auth.LDAP = ldapAuth(dir)
-	f := startFaultGateway(t, cfg)
-	pw := dir.Passwords["alice"]
-	if st, body, _ := f.call("alice", pw, "POST", "/sessions", `{"kind":"pyspark"}`); st != 201 {
-		t.Fatalf("create before the fault: %d %s", st, body)
-	}
-	f.baseline()
+	f, pw := startLivyFaultGateway(t, livy, timeout)
 
 	livy.delay.Store(int64(timeout / 2))
 	if st, body, took := f.call("alice", pw, "GET", "/sessions/0", ""); st != 200 || took < timeout/2 {
