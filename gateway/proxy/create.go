@@ -245,6 +245,21 @@ func (p *Proxy) acceptCreated(ctx context.Context, s *livy.Session, body []byte,
 	return nil
 }
 
+// answerCreated answers a create with session s (Livy's JSON raw), found
+// after the fact or adopted, as Livy answers one: 201, the caller's view
+// of the session, its Location.
+func (p *Proxy) answerCreated(w http.ResponseWriter, r *http.Request, s *livy.Session, raw []byte, res livy.Resource, plan *createPlan) {
+	err := p.acceptCreated(r.Context(), s, raw, res, plan, func(b []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Location", fmt.Sprintf("/%s/%d", res, s.ID))
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(b)
+	})
+	if err != nil {
+		p.upstreamError(w, r, err)
+	}
+}
+
 // recoverCreate answers a create whose answer Livy did not send in time:
 // Sparkmagic retries every 5xx, so a 5xx for a session Livy did create
 // duplicates it. The gateway looks the session up by its unique name for up
@@ -256,15 +271,7 @@ func (p *Proxy) recoverCreate(w http.ResponseWriter, r *http.Request, plan *crea
 	for {
 		s, raw, err := p.livy.Get(ctx, plan.res, plan.name)
 		if err == nil {
-			err := p.acceptCreated(r.Context(), s, raw, plan.res, plan, func(b []byte) {
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Location", fmt.Sprintf("/%s/%d", plan.res, s.ID))
-				w.WriteHeader(http.StatusCreated)
-				_, _ = w.Write(b)
-			})
-			if err != nil {
-				p.upstreamError(w, r, err)
-			}
+			p.answerCreated(w, r, s, raw, plan.res, plan)
 			return true
 		}
 		select {

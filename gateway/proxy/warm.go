@@ -87,15 +87,7 @@ func (p *Proxy) answerAdopted(w http.ResponseWriter, r *http.Request, plan *crea
 	if g := p.opts.Governor; g != nil {
 		g.Used(livy.Sessions, s.ID, http.MethodPost, "statements")
 	}
-	err := p.acceptCreated(r.Context(), s, plan.adoptedRaw, livy.Sessions, plan, func(b []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Location", fmt.Sprintf("/%s/%d", livy.Sessions, s.ID))
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write(b)
-	})
-	if err != nil {
-		p.upstreamError(w, r, err)
-	}
+	p.answerCreated(w, r, s, plan.adoptedRaw, livy.Sessions, plan)
 }
 
 // hidden reports a warm session not adopted yet.
