@@ -49,6 +49,17 @@ func newTestMinter(t testing.TB, c *clocktest.Clock, signing *Key, verify ...*Ke
 	return NewMinter(ks, testOptions(c))
 }
 
+// newKeySetMinter is a minter and its key set, loaded with signing alone,
+// for tests that rotate or retire keys.
+func newKeySetMinter(t testing.TB, c *clocktest.Clock, signing Loaded) (*KeySet, *Minter) {
+	t.Helper()
+	ks := NewKeySet(testLifetime, c.Now)
+	if err := ks.Load(signing, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ks, NewMinter(ks, testOptions(c))
+}
+
 // decodeParts splits a JWT and decodes header and payload without the package.
 func decodeParts(t *testing.T, tok string) (header, payload map[string]any) {
 	t.Helper()
@@ -377,11 +388,7 @@ func TestRotation(t *testing.T) {
 	start := c.Now()
 	a, _ := testKey(t, "ES256", 0)
 	b, _ := testKey(t, "EdDSA", 0)
-	ks := NewKeySet(testLifetime, c.Now)
-	m := NewMinter(ks, testOptions(c))
-	if err := ks.Load(Loaded{Key: a, Created: start}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ks, m := newKeySetMinter(t, c, Loaded{Key: a, Created: start})
 	jwks0 := ks.JWKS()
 	if got := jwksKids(t, jwks0); !slices.Equal(got, []string{a.ID}) {
 		t.Fatalf("JWKS before rotation: %v", got)
@@ -476,11 +483,7 @@ func TestRetiredKeyRefusesLongToken(t *testing.T) {
 	c := newTestClock()
 	a, aPEM := testKey(t, "ES256", 0)
 	b, _ := testKey(t, "ES256", 1)
-	ks := NewKeySet(testLifetime, c.Now)
-	m := NewMinter(ks, testOptions(c))
-	if err := ks.Load(Loaded{Key: a}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ks, m := newKeySetMinter(t, c, Loaded{Key: a})
 	now := c.Now().Unix()
 	long := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
 		"sub": "alice", "iss": testOptions(c).Issuer, "aud": testOptions(c).Audience,
@@ -603,11 +606,7 @@ func TestRotationSurvivesReload(t *testing.T) {
 	c := newTestClock()
 	a, _ := testKey(t, "ES256", 0)
 	b, _ := testKey(t, "ES256", 1)
-	ks := NewKeySet(testLifetime, c.Now)
-	m := NewMinter(ks, testOptions(c))
-	if err := ks.Load(Loaded{Key: a}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ks, m := newKeySetMinter(t, c, Loaded{Key: a})
 	c.Add(time.Hour)
 	tA, err := m.Mint("alice", nil)
 	if err != nil {
