@@ -148,6 +148,20 @@ func (r *rig) do(user, method, path string, body any) (int, map[string]any) {
 
 func (r *rig) pass() { r.m.Pass(context.Background()) }
 
+// newRigWarmForAlice is a rig on the default config after one pass with
+// alice's server running, and the id of the warm session started for her.
+func newRigWarmForAlice(t *testing.T) (*rig, int) {
+	t.Helper()
+	r := newRig(t, config())
+	r.hub.StartServer("alice", t0)
+	r.pass()
+	id, ok := r.warmOf("alice")
+	if !ok {
+		t.Fatal("no warm session started for alice")
+	}
+	return r, id
+}
+
 // warmOf is the one warm session recorded for user.
 func (r *rig) warmOf(user string) (id int, ok bool) {
 	r.t.Helper()
@@ -232,10 +246,7 @@ func TestStartOnServerStart(t *testing.T) {
 }
 
 func TestAdoption(t *testing.T) {
-	r := newRig(t, config())
-	r.hub.StartServer("alice", t0)
-	r.pass()
-	id, _ := r.warmOf("alice")
+	r, id := newRigWarmForAlice(t)
 	// Sparkmagic's create: the kind only (alice's limit is 1 session; the
 	// warm one does not count until it is hers).
 	st, got := r.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
@@ -290,10 +301,7 @@ func TestAdoption(t *testing.T) {
 }
 
 func TestMismatchCreatesNormally(t *testing.T) {
-	r := newRig(t, config())
-	r.hub.StartServer("alice", t0)
-	r.pass()
-	id, _ := r.warmOf("alice")
+	r, id := newRigWarmForAlice(t)
 	for _, body := range []map[string]any{
 		{"kind": "spark"},
 		{"kind": "pyspark", "conf": map[string]string{"spark.executor.memory": "2g"}},
@@ -377,10 +385,7 @@ func TestCap(t *testing.T) {
 }
 
 func TestDeadIsNeverHandedOver(t *testing.T) {
-	r := newRig(t, config())
-	r.hub.StartServer("alice", t0)
-	r.pass()
-	id, _ := r.warmOf("alice")
+	r, id := newRigWarmForAlice(t)
 	r.livy.SetState("sessions", id, "dead")
 	st, got := r.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
 	if st != http.StatusCreated || int(got["id"].(float64)) == id {
@@ -434,10 +439,7 @@ func TestNoCrossUserHandOver(t *testing.T) {
 }
 
 func TestHiddenUntilAdopted(t *testing.T) {
-	r := newRig(t, config())
-	r.hub.StartServer("alice", t0)
-	r.pass()
-	id, _ := r.warmOf("alice")
+	r, id := newRigWarmForAlice(t)
 	if _, list := r.do("alice", http.MethodGet, "/sessions", nil); list["total"].(float64) != 0 {
 		t.Fatalf("alice's list shows her warm session before adoption: %v", list)
 	}
