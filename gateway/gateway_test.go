@@ -20,11 +20,7 @@ import (
 // UI mounted beside the JSON admin endpoint, and audit events reaching the
 // store as well as the log.
 func TestWiring(t *testing.T) {
-	fake := livytest.New()
-	defer fake.Close()
-	cfg := config.Default()
-	cfg.Livy.URL = fake.URL()
-	withUnusedLDAP(&cfg)
+	cfg := fakeLivyConfig(t)
 	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -75,11 +71,7 @@ func TestWiring(t *testing.T) {
 }
 
 func TestStoreOffMeansNoUI(t *testing.T) {
-	fake := livytest.New()
-	defer fake.Close()
-	cfg := config.Default()
-	cfg.Livy.URL = fake.URL()
-	withUnusedLDAP(&cfg)
+	cfg := fakeLivyConfig(t)
 	cfg.Store.Path, cfg.UI.Enabled = "", false
 	log := logtest.Discard()
 	g, err := gateway.New(cfg, log)
@@ -97,6 +89,17 @@ func TestStoreOffMeansNoUI(t *testing.T) {
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fakeLivyConfig is the default configuration in front of a fake Livy
+// (closed when the test ends), with an LDAP authenticator never dialled.
+func fakeLivyConfig(t *testing.T) config.Config {
+	fake := livytest.New()
+	t.Cleanup(fake.Close)
+	cfg := config.Default()
+	cfg.Livy.URL = fake.URL()
+	withUnusedLDAP(&cfg)
+	return cfg
 }
 
 // withUnusedLDAP configures the one authenticator a gateway needs, never
