@@ -15,6 +15,25 @@ import (
 	"github.com/livygate/livygate/gateway/token"
 )
 
+// serveInBackground runs `livygate serve` in this process on a free
+// loopback address, authenticating JupyterHub tokens against a Hub never
+// dialled, quiet but for errors, with rest appended to its configuration
+// (written in dir). done receives its exit code.
+func serveInBackground(t *testing.T, dir, rest string) (addr string, done <-chan int) {
+	t.Helper()
+	hubToken := writeTestFile(t, dir, "hub.token", "not-used")
+	addr = freeAddr(t)
+	cfg := writeTestFile(t, dir, "livygate.yaml", fmt.Sprintf(`
+listen: {address: %q}
+auth: {hub_token: {enabled: true}}
+jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
+log: {level: error}
+`, addr, hubToken)+rest)
+	exit := make(chan int, 1)
+	go func() { exit <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
+	return addr, exit
+}
+
 // A real `livygate serve` re-reads its signing key on SIGHUP: the new key
 // signs, the old one stays published, and a broken key file changes nothing.
 func TestServeReloadsKeysOnSIGHUP(t *testing.T) {
@@ -31,23 +50,14 @@ func TestServeReloadsKeysOnSIGHUP(t *testing.T) {
 		return k.ID
 	}
 	first := writeKey()
-	hubToken := writeTestFile(t, dir, "hub.token", "not-used")
-	addr := freeAddr(t)
-	cfg := writeTestFile(t, dir, "livygate.yaml", fmt.Sprintf(`
-listen: {address: %q}
-auth: {hub_token: {enabled: true}}
-jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
-log: {level: error}
+	addr, done := serveInBackground(t, dir, fmt.Sprintf(`
 store: {path: %q}
 tokens:
   enabled: true
   issuer: https://livygate.test
   audience: [s3]
   signing_key: {file: %q, algorithm: ES256}
-`, addr, hubToken, filepath.Join(dir, "livygate.db"), keyFile))
-
-	done := make(chan int, 1)
-	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
+`, filepath.Join(dir, "livygate.db"), keyFile))
 	kids := func() []string {
 		resp, err := http.Get("http://" + addr + "/.well-known/jwks.json")
 		if err != nil {
@@ -108,18 +118,10 @@ tokens:
 // sends one): it has nothing to reload, and Go's default would end it.
 func TestServeWithoutTokensSurvivesSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	hubToken := writeTestFile(t, dir, "hub.token", "not-used")
-	addr := freeAddr(t)
-	cfg := writeTestFile(t, dir, "livygate.yaml", fmt.Sprintf(`
-listen: {address: %q}
-auth: {hub_token: {enabled: true}}
-jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
-log: {level: error}
+	addr, done := serveInBackground(t, dir, `
 store: {path: ""}
 ui: {enabled: false}
-`, addr, hubToken))
-	done := make(chan int, 1)
-	go func() { done <- run([]string{"serve", "--config", cfg}, io.Discard, io.Discard) }()
+`)
 	healthy := func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
