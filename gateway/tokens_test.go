@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/logging"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/livygate/livygate/gateway/sparkconf/delivery"
 	"github.com/livygate/livygate/gateway/token"
@@ -29,30 +29,12 @@ const (
 	apiKey     = "api-key-value-0123456789"
 )
 
-// lockedBuffer collects the gateway's log output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type tokenHarness struct {
 	t    *testing.T
 	gw   *Gateway
 	srv  *httptest.Server
 	livy *livytest.Fake
-	logs *lockedBuffer
+	logs *logtest.Buffer
 	log  *logrus.Logger
 }
 
@@ -109,7 +91,7 @@ func newTokenHarness(t *testing.T, mode delivery.Mode, opts ...func(*config.Conf
 	for _, o := range opts {
 		o(&cfg)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	log, closeLog := logging.New(cfg.Log, logs)
 	t.Cleanup(closeLog)
 	gw, err := New(cfg, log)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/livygate/livygate/gateway/ldap/ldaptest"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 	"github.com/livygate/livygate/gateway/store"
 	"github.com/livygate/livygate/hdfs/hdfstest"
 	"github.com/livygate/livygate/jupyterhub/hubtest"
@@ -76,7 +77,7 @@ func TestFaultSIGTERMUnderLoad(t *testing.T) {
 	defer livy.Close()
 	fake.Add("sessions", map[string]any{"kind": "pyspark", "proxyUser": "alice"})
 
-	start := func(grace time.Duration) (addr string, cmd *exec.Cmd, exited chan error, stderr *strings.Builder) {
+	start := func(grace time.Duration) (addr string, cmd *exec.Cmd, exited chan error, stderr *logtest.Buffer) {
 		t.Helper()
 		addr = freeAddr(t)
 		tmp := t.TempDir()
@@ -101,8 +102,8 @@ log: {level: info}
 			t.Fatal(err)
 		}
 		cmd = exec.Command(bin, "serve", "--config", cfg)
-		stderr = &strings.Builder{}
-		cmd.Stderr = &lockedWriter{w: stderr}
+		stderr = &logtest.Buffer{}
+		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -207,17 +208,6 @@ log: {level: info}
 	case <-time.After(shortGrace + 10*time.Second):
 		t.Fatalf("livygate serve still runs after its grace period with a stuck request\n%s", stderr)
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // cutProxy forwards TCP to a NameNode until cut: then it closes every

@@ -7,11 +7,12 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/livygate/livygate/gateway/logging/logtest"
 )
 
 func entry(fields logrus.Fields, msg string) *logrus.Entry {
@@ -59,7 +60,7 @@ func TestJSONFormatterMatchesLogrus(t *testing.T) {
 }
 
 func TestBufferedWriterFlushes(t *testing.T) {
-	var out syncBuffer
+	var out logtest.Buffer
 	bw := NewBufferedWriter(&out, 20*time.Millisecond)
 	_, _ = bw.Write([]byte("one\n"))
 	if out.String() != "" {
@@ -83,30 +84,13 @@ func TestBufferedWriterFlushes(t *testing.T) {
 }
 
 func TestNewLogsThroughTheBuffer(t *testing.T) {
-	var out syncBuffer
+	var out logtest.Buffer
 	log, closeLog := New(Config{Level: "info", Format: "json"}, &out)
 	log.WithField("user", "alice").Info("request")
 	closeLog()
 	if !strings.Contains(out.String(), `"user":"alice"`) || FlushOf(log) == nil {
 		t.Errorf("output %q", out.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The request line's fast path writes what the logrus path writes.
