@@ -93,11 +93,7 @@ func TestBrowserNotebook(t *testing.T) {
 	ctx := stackbrowser.Start(t, root, 9*time.Minute)
 	run := func(what string, timeout time.Duration, actions ...chromedp.Action) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if err := chromedp.Run(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		stackbrowser.Step(t, ctx, timeout, what, actions...)
 	}
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {

@@ -86,11 +86,7 @@ func TestBrowserAdminUI(t *testing.T) {
 	// Each step gets its own deadline, so a stuck step fails fast and says which.
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Run(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		stackbrowser.Step(t, ctx, 45*time.Second, what, actions...)
 	}
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {

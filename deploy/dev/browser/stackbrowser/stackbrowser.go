@@ -114,3 +114,14 @@ func Start(t testing.TB, root string, timeout time.Duration) context.Context {
 	}
 	return ctx
 }
+
+// Step runs actions in the browser with a deadline of their own, so a stuck
+// step fails fast and says which (what).
+func Step(t testing.TB, ctx context.Context, timeout time.Duration, what string, actions ...chromedp.Action) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
