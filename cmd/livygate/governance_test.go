@@ -7,16 +7,20 @@ import (
 	"testing"
 )
 
-// check-config validates the limits: and reaper: sections with the rest,
-// one line per problem.
-func TestCheckConfigValidatesGovernance(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gov.yaml")
-	bad := `auth:
+// ldapSection is the authenticator every configuration needs (check-config
+// never dials it).
+const ldapSection = `auth:
   ldap:
     url: ldap://127.0.0.1:389
     allow_insecure: true
     user_base_dn: ou=people,dc=x
-livy:
+`
+
+// check-config validates the limits: and reaper: sections with the rest,
+// one line per problem.
+func TestCheckConfigValidatesGovernance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gov.yaml")
+	bad := ldapSection + `livy:
   version: seven
 limits:
   default:
@@ -46,12 +50,7 @@ reaper:
 			t.Errorf("problem %q missing from:\n%s", want, stderr)
 		}
 	}
-	good := `auth:
-  ldap:
-    url: ldap://127.0.0.1:389
-    allow_insecure: true
-    user_base_dn: ou=people,dc=x
-limits:
+	good := ldapSection + `limits:
   default: {max_sessions: 3, max_driver_memory: 4g, queues: [default], default_queue: default}
   overrides:
     - groups: [etl]

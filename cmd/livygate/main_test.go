@@ -36,8 +36,7 @@ func TestCheckConfigPrintsEveryProblem(t *testing.T) {
 
 func TestCheckConfigAcceptsAGoodFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "good.yaml")
-	good := "auth:\n  ldap:\n    url: ldap://127.0.0.1:389\n    allow_insecure: true\n    user_base_dn: ou=people,dc=x\n"
-	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(ldapSection), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, stderr := runCLI("check-config", "--config", path); code != 0 || !strings.Contains(out, "valid") {
