@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,13 +11,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/livygate/livygate/gateway/audit"
+	"github.com/livygate/livygate/gateway/logging/logtest"
 )
 
-func quietLog() *logrus.Logger {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	return l
-}
+// quietLog is the logger the store tests hand the store: it writes nowhere.
+func quietLog() *logrus.Logger { return logtest.Discard() }
 
 // backend is a database the conformance suite runs against.
 type backend struct {
