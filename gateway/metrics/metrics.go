@@ -60,10 +60,8 @@ func New() *Metrics {
 	m.authentications = counters("livygate_authentications_total",
 		"Authentication attempts by method (basic, bearer, token, none) and outcome (ok, invalid, locked, unavailable, missing).",
 		"method", "outcome")
-	m.lockouts = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "livygate_lockouts_total",
-		Help: "Logins refused because the user or the client address is locked out after failed logins.",
-	})
+	m.lockouts = counter("livygate_lockouts_total",
+		"Logins refused because the user or the client address is locked out after failed logins.")
 	m.syncRuns = counters("livygate_sync_runs_total",
 		"User sync runs by trigger (timer, admin, cron) and exit code (0 clean, 1 some users failed, 2 could not run).",
 		"trigger", "exit_code")
@@ -75,18 +73,13 @@ func New() *Metrics {
 	m.minted = counters("livygate_tokens_minted_total",
 		"Per-user tokens minted, by signing algorithm.",
 		"algorithm")
-	m.warmStarts = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "livygate_warm_starts_total",
-		Help: "Warm sessions started ahead of their user's first create.",
-	})
-	m.warmAdoptions = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "livygate_warm_adoptions_total",
-		Help: "Creates answered with a warm session.",
-	})
-	m.warmExpiries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "livygate_warm_expiries_total",
-		Help: "Warm sessions ended unadopted, by reason (unused, server stopped, died, unknown).",
-	}, []string{"reason"})
+	m.warmStarts = counter("livygate_warm_starts_total",
+		"Warm sessions started ahead of their user's first create.")
+	m.warmAdoptions = counter("livygate_warm_adoptions_total",
+		"Creates answered with a warm session.")
+	m.warmExpiries = counters("livygate_warm_expiries_total",
+		"Warm sessions ended unadopted, by reason (unused, server stopped, died, unknown).",
+		"reason")
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "livygate_build_info",
 		Help: "Always 1; the labels say which build runs.",
@@ -99,6 +92,11 @@ func New() *Metrics {
 		f(c)
 	}
 	return m
+}
+
+// counter is a counter without labels.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 }
 
 // counters is a counter per combination of labels.
