@@ -50,14 +50,7 @@ func TestServeReloadsKeysOnSIGHUP(t *testing.T) {
 		return k.ID
 	}
 	first := writeKey()
-	addr, done := serveInBackground(t, dir, fmt.Sprintf(`
-store: {path: %q}
-tokens:
-  enabled: true
-  issuer: https://livygate.test
-  audience: [s3]
-  signing_key: {file: %q, algorithm: ES256}
-`, filepath.Join(dir, "livygate.db"), keyFile))
+	addr, done := serveInBackground(t, dir, tokensConfig(filepath.Join(dir, "livygate.db"), keyFile, "ES256"))
 	kids := func() []string {
 		resp, err := http.Get("http://" + addr + "/.well-known/jwks.json")
 		if err != nil {

@@ -13,6 +13,18 @@ import (
 	"github.com/livygate/livygate/gateway/token"
 )
 
+// tokensConfig is the store: (at db) and tokens: sections of a gateway that
+// mints tokens for audience s3, signed with keyFile (alg).
+func tokensConfig(db, keyFile, alg string) string {
+	return fmt.Sprintf(`store: {path: %q}
+tokens:
+  enabled: true
+  issuer: https://livygate.test
+  audience: [s3]
+  signing_key: {file: %q, algorithm: %s}
+`, db, keyFile, alg)
+}
+
 // `keys generate` then `token mint`: the token verifies with the key, the
 // file is 0600, the mint is recorded in the store, and the token is printed
 // nowhere.
@@ -29,24 +41,12 @@ func TestKeysGenerateAndTokenMint(t *testing.T) {
 	if code := run([]string{"keys", "generate", "--out", keyFile}, &out, &errOut); code != 1 {
 		t.Errorf("generating over an existing key: exit %d, want 1", code)
 	}
-	hubToken := filepath.Join(dir, "hub")
-	if err := os.WriteFile(hubToken, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hubToken := writeTestFile(t, dir, "hub", "x")
 	db := filepath.Join(dir, "livygate.db")
-	cfg := filepath.Join(dir, "c.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg := writeTestFile(t, dir, "c.yaml", fmt.Sprintf(`
 auth: {hub_token: {enabled: true}}
 jupyterhub: {url: "http://127.0.0.1:9", token: {file: %q}}
-store: {path: %q}
-tokens:
-  enabled: true
-  issuer: https://livygate.test
-  audience: [s3]
-  signing_key: {file: %q, algorithm: EdDSA}
-`, hubToken, db, keyFile)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, hubToken)+tokensConfig(db, keyFile, "EdDSA"))
 	tokFile := filepath.Join(dir, "alice.jwt")
 	errOut.Reset()
 	if code := run([]string{"token", "mint", "--config", cfg, "--user", "alice", "--groups", "analysts,etl", "--out", tokFile}, &out, &errOut); code != 0 {
