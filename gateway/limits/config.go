@@ -7,11 +7,12 @@
 package limits
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/livygate/livygate/gateway/confcheck"
 )
 
 // Config is the limits: section. The zero value limits nothing.
@@ -100,10 +101,8 @@ func Default() Config {
 // Validate reports every problem in the section, joined; it has no side
 // effects.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("limits.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	problems := confcheck.New("limits")
+	add := problems.Add
 	checkSet := func(prefix string, s Set) {
 		for _, n := range []struct {
 			name string
@@ -165,7 +164,7 @@ func (c Config) Validate() error {
 	if t := c.Timeouts.HeartbeatTimeout; t.Default%time.Second != 0 || t.Max%time.Second != 0 {
 		add("timeouts.heartbeat_timeout", "must be whole seconds (Livy takes heartbeatTimeoutInSecond)")
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // apply returns base with the override's fields put over it.

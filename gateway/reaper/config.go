@@ -10,9 +10,9 @@
 package reaper
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/livygate/livygate/gateway/confcheck"
 )
 
 // Config is the reaper: section.
@@ -51,10 +51,8 @@ func (c Config) Enabled() bool {
 // Validate reports every problem in the section, joined; it has no side
 // effects.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("reaper.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	problems := confcheck.New("reaper")
+	add := problems.Add
 	switch {
 	case c.Interval < 0:
 		add("interval", "must not be negative (0 turns the reaper off)")
@@ -70,11 +68,7 @@ func (c Config) Validate() error {
 	if c.Interval == 0 && (c.IdleAfter > 0 || c.OrphanAfter > 0) {
 		add("interval", "is 0 (off) but idle_after or orphan_after is set")
 	}
-	if c.Remember <= 0 {
-		add("remember", "must be positive")
-	}
-	if c.History <= 0 {
-		add("history", "must be positive")
-	}
-	return errors.Join(errs...)
+	confcheck.Positive(problems, "remember", c.Remember)
+	confcheck.Positive(problems, "history", c.History)
+	return problems.Err()
 }

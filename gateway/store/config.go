@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/livygate/livygate/gateway/confcheck"
 	"github.com/livygate/livygate/gateway/secrets"
 	"github.com/sirupsen/logrus"
 )
@@ -66,10 +67,8 @@ func (c Config) Enabled() bool {
 // Validate reports every problem in the section, joined. It reads file
 // metadata only: resolving the URL is the caller's (see Deps.DSN).
 func (c Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("store.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	problems := confcheck.New("store")
+	add := problems.Add
 	switch c.Driver {
 	case DriverSQLite:
 		if c.Path != "" {
@@ -84,21 +83,17 @@ func (c Config) Validate() error {
 		case c.URL.File != "" && c.URL.Env != "":
 			add("url", "give file or env, not both")
 		default:
-			if err := c.URL.Check("store.url", true); err != nil {
-				errs = append(errs, err)
-			}
+			problems.Keep(c.URL.Check("store.url", true))
 		}
 	default:
 		add("driver", "must be %s or %s, not %q", DriverSQLite, DriverPostgres, c.Driver)
 	}
-	if c.QueueSize <= 0 {
-		add("queue_size", "must be positive")
-	}
+	confcheck.Positive(problems, "queue_size", c.QueueSize)
 	r := c.Retention
 	if r.MaxAge < 0 || r.MaxEvents < 0 || r.MaxAnonymousEvents < 0 || r.MaxRuns < 0 {
 		add("retention", "max_age, max_events, max_anonymous_events and max_runs must not be negative (0 keeps everything)")
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Deps are what Open needs besides the configuration.

@@ -13,11 +13,11 @@ package warm
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/livygate/livygate/gateway/confcheck"
 )
 
 // Config is the warm: section.
@@ -57,10 +57,8 @@ var knownKinds = []string{"spark", "pyspark", "sparkr", "sql"}
 // Validate reports every problem in the section, joined; it has no side
 // effects.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("warm.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	problems := confcheck.New("warm")
+	add := problems.Add
 	if c.Interval < time.Second {
 		add("interval", "must be at least 1s")
 	}
@@ -85,16 +83,10 @@ func (c Config) Validate() error {
 	if _, err := json.Marshal(c.Body); err != nil {
 		add("body", "cannot be sent as JSON: %v", err)
 	}
-	if c.MaxTotal <= 0 {
-		add("max_total", "must be positive")
-	}
-	if c.ExpireAfter <= 0 {
-		add("expire_after", "must be positive")
-	}
-	if c.RetryAfter <= 0 {
-		add("retry_after", "must be positive")
-	}
-	return errors.Join(errs...)
+	confcheck.Positive(problems, "max_total", c.MaxTotal)
+	confcheck.Positive(problems, "expire_after", c.ExpireAfter)
+	confcheck.Positive(problems, "retry_after", c.RetryAfter)
+	return problems.Err()
 }
 
 // createBody is the body of a warm create of kind.
