@@ -329,6 +329,18 @@ func (r *rig) installed() []string {
 	return got
 }
 
+// refused checks that a refused run (why) installed nothing and started
+// no service.
+func (r *rig) refused(why string) {
+	r.t.Helper()
+	if got := r.installed(); len(got) != 0 {
+		r.t.Errorf("installed %s: %v", why, got)
+	}
+	if s := r.calls("systemctl"); s != "" {
+		r.t.Errorf("systemctl called: %s", s)
+	}
+}
+
 func userName(uid uint32) string {
 	if u, err := user.LookupId(fmt.Sprint(uid)); err == nil {
 		return u.Username
@@ -492,12 +504,7 @@ func TestBootstrapRefusesAWrongChecksumAndKeepsThePreviousInstall(t *testing.T) 
 	if code == 0 || !strings.Contains(out, "checksum mismatch") || !strings.Contains(out, "nothing installed") {
 		t.Errorf("exit %d, want a checksum refusal:\n%s", code, out)
 	}
-	if got := r.installed(); len(got) != 0 {
-		t.Errorf("installed after a checksum refusal: %v", got)
-	}
-	if s := r.calls("systemctl"); s != "" {
-		t.Errorf("systemctl called: %s", s)
-	}
+	r.refused("after a checksum refusal")
 
 	// Over an earlier install: untouched.
 	r.livy()
@@ -536,12 +543,7 @@ func TestBootstrapRefusesAConfigCheckConfigRefuses(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "log.format") || !strings.Contains(out, "check-config refused") {
 		t.Errorf("exit %d, want check-config's refusal:\n%s", code, out)
 	}
-	if got := r.installed(); len(got) != 0 {
-		t.Errorf("installed after check-config refused: %v", got)
-	}
-	if s := r.calls("systemctl"); s != "" {
-		t.Errorf("systemctl called: %s", s)
-	}
+	r.refused("after check-config refused")
 
 	// A config naming a secret file the prefix lacks is refused too, by the
 	// installed path (never the staging one).
