@@ -144,9 +144,9 @@ func (f *faultGateway) logged(s string) int {
 }
 
 func ldapAuth(dir *ldaptest.Server) auth.LDAPConfig {
-	c := dir.Config()
-	c.Timeout = 2 * time.Second
-	return auth.LDAPConfig{Config: c, BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
+	a := ldapLogin(dir)
+	a.Timeout = 2 * time.Second
+	return a
 }
 
 // LDAP down: logins the gateway has verified keep working until their cache

@@ -21,6 +21,31 @@ import (
 	"github.com/livygate/livygate/livy/livytest"
 )
 
+// ldapLogin is the auth.ldap section for slapd dir, its bind password read
+// from the file the server wrote.
+func ldapLogin(dir *ldaptest.Server) auth.LDAPConfig {
+	return auth.LDAPConfig{Config: dir.Config(), BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
+}
+
+// serveGateway builds the gateway from cfg as `livygate serve` does, after
+// the same validation, logging to the returned hook, and serves it; both
+// are closed when the test ends.
+func serveGateway(t *testing.T, cfg config.Config) (*gateway.Gateway, *httptest.Server, *test.Hook) {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log, hook := test.NewNullLogger()
+	g, err := gateway.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	gw := httptest.NewServer(g.Server.Handler())
+	t.Cleanup(gw.Close)
+	return g, gw, hook
+}
+
 // TestIntegrationGatewayWithRealLDAP wires the gateway from configuration,
 // exactly as `livygate serve` does, in front of a real slapd and a fake Livy:
 // the caller LDAP names is the one Livy runs the session as, the LDAP admin
@@ -32,19 +57,10 @@ func TestIntegrationGatewayWithRealLDAP(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
-	cfg.Auth.LDAP = auth.LDAPConfig{Config: dir.Config(), BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
+	cfg.Auth.LDAP = ldapLogin(dir)
 	cfg.Auth.AdminGroup = ldaptest.AdminGroup
 	cfg.Store.Path = filepath.Join(t.TempDir(), "livygate.db")
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	log, hook := test.NewNullLogger()
-	srv, err := gateway.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(srv.Server.Handler())
-	defer gw.Close()
+	_, gw, hook := serveGateway(t, cfg)
 
 	call := func(user, password, method, path, body string) (int, string) {
 		t.Helper()

@@ -17,7 +17,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/livygate/livygate/gateway"
-	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/ldap/ldaptest"
 	"github.com/livygate/livygate/gateway/secrets"
@@ -51,7 +50,7 @@ func BenchmarkHAStore(b *testing.B) {
 	gatewayOn := func(driver string) target {
 		cfg := config.Default()
 		cfg.Livy.URL = fake.URL()
-		cfg.Auth.LDAP = auth.LDAPConfig{Config: dir.Config(), BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
+		cfg.Auth.LDAP = ldapLogin(dir)
 		t := target{name: driver}
 		switch driver {
 		case "sqlite":

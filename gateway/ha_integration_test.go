@@ -7,15 +7,12 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/livygate/livygate/gateway"
-	"github.com/livygate/livygate/gateway/auth"
 	"github.com/livygate/livygate/gateway/config"
 	"github.com/livygate/livygate/gateway/ldap/ldaptest"
 	"github.com/livygate/livygate/gateway/secrets"
@@ -41,21 +38,11 @@ func TestIntegrationPostgresOutage(t *testing.T) {
 	t.Setenv("LIVYGATE_TEST_STORE_URL", dsn)
 	cfg := config.Default()
 	cfg.Livy.URL = fake.URL()
-	cfg.Auth.LDAP = auth.LDAPConfig{Config: dir.Config(), BindPassword: secrets.Ref{File: dir.BindPasswordFile}}
+	cfg.Auth.LDAP = ldapLogin(dir)
 	cfg.Auth.AdminGroup = ldaptest.AdminGroup
 	cfg.Store.Driver = store.DriverPostgres
 	cfg.Store.URL = secrets.Ref{Env: "LIVYGATE_TEST_STORE_URL"}
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	log, hook := test.NewNullLogger()
-	g, err := gateway.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	gw := httptest.NewServer(g.Server.Handler())
-	defer gw.Close()
+	g, gw, hook := serveGateway(t, cfg)
 	client := &http.Client{Timeout: 10 * time.Second}
 	pw := dir.Passwords
 
