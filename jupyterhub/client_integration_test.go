@@ -4,7 +4,6 @@ package jupyterhub_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 // asks the real Hub whose tokens are whose.
 func TestIntegrationRealHub(t *testing.T) {
 	hub := hubtest.Start(t, 3, "alice", "bob")
-	var more []string
-	for i := range 11 {
-		more = append(more, fmt.Sprintf("user%02d", i))
-	}
-	hub.CreateUsers(t, more...)
+	hub.CreateNumberedUsers(t, 11)
 
 	c, err := jupyterhub.New(hub.URL, hub.ServiceToken, 10*time.Second)
 	if err != nil {

@@ -48,11 +48,7 @@ func runSync(t *testing.T, cfg string, extra ...string) (int, syncReport, string
 // `hadoop fs` CLI.
 func TestIntegrationSyncRealHubToRealHDFS(t *testing.T) {
 	hub := hubtest.Start(t, 4, "alice", "bob")
-	var good []string
-	for i := range 17 {
-		good = append(good, fmt.Sprintf("user%02d", i))
-	}
-	hub.CreateUsers(t, good...)
+	good := hub.CreateNumberedUsers(t, 17)
 	good = append(good, "alice", "bob", "carol")
 	// Names a Hub accepts but a home must not have; keep the ones this Hub takes.
 	var hostile []string

@@ -112,6 +112,18 @@ func (h *Hub) CreateUsers(t testing.TB, names ...string) []string {
 	return out
 }
 
+// CreateNumberedUsers adds n users named user00, user01, … and returns
+// those names.
+func (h *Hub) CreateNumberedUsers(t testing.TB, n int) []string {
+	t.Helper()
+	names := make([]string, 0, n)
+	for i := range n {
+		names = append(names, fmt.Sprintf("user%02d", i))
+	}
+	h.CreateUsers(t, names...)
+	return names
+}
+
 // TokenFor makes an API token for user.
 func (h *Hub) TokenFor(t testing.TB, user string) string {
 	t.Helper()
