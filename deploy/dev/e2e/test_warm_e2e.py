@@ -21,10 +21,6 @@ from kernel import SparkmagicKernel
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from warmgw import livy_sessions, set_server, wait_no_sessions, warm_gateway, warm_session  # noqa: E402
 
-# Known failing (issue 16, open): after the hand-over the gateway starts a
-# second warm session for alice. Left out of `make test`; run with -m warm.
-pytestmark = pytest.mark.warm
-
 
 @pytest.fixture(scope="module")
 def gw(stack):
