@@ -72,9 +72,11 @@ def test_first_cell_gets_the_warm_session_started_with_the_notebook_server(stack
             assert first < 25, (first, alone)
             listed = as_user(stack, gw, "alice", "GET", "/sessions").json()
             assert [s["id"] for s in listed["sessions"]] == [warm["id"]] and listed["sessions"][0]["name"] is None, listed
+            # While her adopted session lives, no second warm one starts. (Once
+            # the kernel ends it, a new one may: her server still runs.)
+            metrics = as_user(stack, gw, "carol", "GET", "/metrics").text
+            assert "livygate_warm_starts_total 1" in metrics and "livygate_warm_adoptions_total 1" in metrics, metrics
 
-        metrics = as_user(stack, gw, "carol", "GET", "/metrics").text
-        assert "livygate_warm_starts_total 1" in metrics and "livygate_warm_adoptions_total 1" in metrics, metrics
         trail = as_user(stack, gw, "carol", "GET", "/admin/ui/audit?user=livygate-warm&format=json").json()
         assert any(e["proxy_user"] == "alice" and e["reason"].startswith("warm: adoption") for e in trail), trail
         assert any(e["proxy_user"] == "alice" and e["reason"].startswith("warm: start") for e in trail), trail
