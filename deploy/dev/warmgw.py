@@ -4,76 +4,26 @@ stack's own gateway keeps warm sessions off. Used by the warm e2e test and
 the `warm` part of `make bench`.
 """
 
-import os
-import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("DEV_CACHE") or REPO / ".cache" / "dev")
+from gateway2 import load_env, second_gateway  # noqa: F401 (load_env: used by warmcell.py)
+
 WARM = {"enabled": True, "interval": "1s", "kinds": ["pyspark"], "max_total": 2, "expire_after": "10m",
         # Sparkmagic (deploy/dev/e2e/kernel.py) sends heartbeatTimeoutInSecond 60.
         "body": {"heartbeatTimeoutInSecond": 60}}
 
 
-def load_env():
-    env = {}
-    for line in (CACHE / "stack.env").read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            k, v = line.split("=", 1)
-            env[k] = v.strip('"')
-    return env
-
-
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def warm_gateway(env, warm=None, log_name="livygate-warm"):
     """Yields the URL of a second gateway with warm sessions on."""
-    cfg = yaml.safe_load(Path(env["STACK_GATEWAY_CONFIG"]).read_text())
-    port = _free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="livygate-warm-"))
-    cfg["listen"]["address"] = f"127.0.0.1:{port}"
-    cfg["store"] = {"path": str(tmp / "livygate.db")}
-    cfg["warm"] = dict(warm or WARM)
-    path = tmp / "livygate.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    log = open(CACHE / "logs" / f"{log_name}.log", "ab")
-    proc = subprocess.Popen([str(REPO / "bin" / "livygate"), "serve", "--config", str(path)],
-                            env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
-                            stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the warm gateway exited; see {log.name}")
-            try:
-                if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the warm gateway did not become ready; see {log.name}")
-            time.sleep(0.5)
+    def edit(cfg, _tmp):
+        cfg["warm"] = dict(warm or WARM)
+    with second_gateway(env, edit, log_name) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def hub(env, method, path):

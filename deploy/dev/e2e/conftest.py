@@ -6,8 +6,8 @@ component's log attached to its report.
 """
 
 import os
-import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +15,8 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "deploy" / "dev"))
+from gateway2 import free_port, second_gateway  # noqa: E402,F401 (for the tests)
 CACHE = Path(os.environ.get("DEV_CACHE", REPO / ".cache" / "dev"))
 LOGS = ["livygate", "livygate-governance", "livygate-faults", "livygate-warm", "livy", "hdfs", "yarn", "jupyterhub", "ldap"]
 # Only in the HA stack (DEV_HA=1), like yarn only on YARN.
@@ -32,12 +34,6 @@ def load_stack_env():
             k, v = line.split("=", 1)
             env[k] = v.strip('"')
     return env
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(what, check, timeout, step=2.0):

@@ -23,20 +23,15 @@ or a 401), that it comes within a bound, and that the same gateway serves
 again as soon as Livy does, without a restart.
 """
 
-import os
 import socket
-import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import requests
-import yaml
 
-from conftest import CACHE, REPO, free_port, wait_until
+from conftest import second_gateway
 
 LIVY_TIMEOUT = 4  # seconds: the second gateway's livy.timeout
 
@@ -132,41 +127,16 @@ def link(stack):
 def gw(stack, link):
     """A second livygate in front of the link, with a short livy.timeout,
     no reaper and no sync timer of its own."""
-    cfg = yaml.safe_load(Path(stack.env["STACK_GATEWAY_CONFIG"]).read_text())
-    port = free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="livygate-faults-"))
-    cfg["listen"]["address"] = f"127.0.0.1:{port}"
-    cfg["livy"]["url"] = f"http://127.0.0.1:{link.port}"
-    cfg["livy"]["timeout"] = f"{LIVY_TIMEOUT}s"
-    cfg["store"] = {"path": str(tmp / "livygate.db")}
-    cfg.pop("reaper", None)
-    cfg.get("sync", {}).pop("interval", None)
-    cfg.get("metrics", {}).pop("listen", None)
-    path = tmp / "livygate.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    log = open(CACHE / "logs" / "livygate-faults.log", "ab")
-    proc = subprocess.Popen([str(REPO / "bin" / "livygate"), "serve", "--config", str(path)],
-                            env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
-                            stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def ready():
-            assert proc.poll() is None, f"the second gateway exited; see {log.name}"
-            try:
-                return requests.get(url + "/readyz", timeout=2).status_code == 200
-            except requests.ConnectionError:
-                return False
-        wait_until("the faults gateway", ready, 60, step=0.3)
+    def edit(cfg, _tmp):
+        cfg["livy"]["url"] = f"http://127.0.0.1:{link.port}"
+        cfg["livy"]["timeout"] = f"{LIVY_TIMEOUT}s"
+        cfg.pop("reaper", None)
+        cfg.get("sync", {}).pop("interval", None)
+        cfg.get("metrics", {}).pop("listen", None)
+    with second_gateway(stack.env, edit, "livygate-faults", stop_timeout=10) as (url, proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            # SIGTERM with nothing in flight: it must be quick.
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
+    # SIGTERM with nothing in flight: it must be quick (killed after 10 s).
+    assert proc.returncode == 0, proc.returncode
 
 
 def call(stack, url, method, path, user="alice", timeout=30):

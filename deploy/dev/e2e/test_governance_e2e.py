@@ -9,18 +9,14 @@ second gateway's admin endpoints. Spark sessions cost ~600 MB and 15-40 s
 each: the tests hold at most three at once and end every one they start.
 """
 
-import os
-import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
-from conftest import CACHE, REPO, free_port, wait_until
+from conftest import second_gateway, wait_until
 from kernel import SparkmagicKernel
 
 RUN = uuid.uuid4().hex[:6]
@@ -103,35 +99,10 @@ def gw2(stack):
     store, and a reaper that acts within seconds."""
     others = live_sessions(stack)
     assert others == [], f"Livy has live sessions this gateway's fast reaper would end: {others}"
-    cfg = yaml.safe_load(Path(stack.env["STACK_GATEWAY_CONFIG"]).read_text())
-    port = free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="livygate-gov-"))
-    cfg["listen"]["address"] = f"127.0.0.1:{port}"
-    cfg["store"] = {"path": str(tmp / "livygate.db")}
-    cfg["reaper"] = dict(REAPER)
-    path = tmp / "livygate.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    log = open(CACHE / "logs" / "livygate-governance.log", "ab")
-    proc = subprocess.Popen([str(REPO / "bin" / "livygate"), "serve", "--config", str(path)],
-                            env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
-                            stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def ready():
-            assert proc.poll() is None, f"the second gateway exited; see {log.name}"
-            try:
-                return requests.get(url + "/readyz", timeout=2).status_code == 200
-            except requests.ConnectionError:
-                return False
-        wait_until("the second gateway", ready, 60, step=0.5)
+    def edit(cfg, _tmp):
+        cfg["reaper"] = dict(REAPER)
+    with second_gateway(stack.env, edit, "livygate-governance") as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def admin(stack, url, path):
