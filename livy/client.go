@@ -1,6 +1,7 @@
 package livy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,31 @@ func (c *Client) Delete(ctx context.Context, res Resource, id int) error {
 	return err
 }
 
+// StatementCount is how many statements a session has run or queued.
+func (c *Client) StatementCount(ctx context.Context, sessionID int) (int, error) {
+	raw, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/sessions/%d/statements", sessionID), "")
+	if err != nil {
+		return 0, err
+	}
+	var list struct {
+		Total int `json:"total_statements"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return 0, fmt.Errorf("livy sent a statement list that is not JSON: %w", err)
+	}
+	return list.Total, nil
+}
+
+// RunStatement queues code in a session (in the session's kind).
+func (c *Client) RunStatement(ctx context.Context, sessionID int, code string) error {
+	body, err := json.Marshal(map[string]string{"code": code})
+	if err != nil {
+		return err
+	}
+	_, err = c.send(ctx, http.MethodPost, fmt.Sprintf("/sessions/%d/statements", sessionID), "", body)
+	return err
+}
+
 // Version asks Livy for its version; it is the cheapest call that proves
 // Livy is up.
 func (c *Client) Version(ctx context.Context) error {
@@ -81,6 +107,11 @@ func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 // do calls Livy at escapedPath, sent exactly as given: escaping it again
 // would turn a name with a space or '%' into another name.
 func (c *Client) do(ctx context.Context, method, escapedPath, query string) ([]byte, error) {
+	return c.send(ctx, method, escapedPath, query, nil)
+}
+
+// send is do with a JSON body (nil: none).
+func (c *Client) send(ctx context.Context, method, escapedPath, query string, body []byte) ([]byte, error) {
 	u := *c.BaseURL
 	u.RawPath = strings.TrimRight(u.EscapedPath(), "/") + escapedPath
 	var err error
@@ -93,11 +124,18 @@ func (c *Client) do(ctx context.Context, method, escapedPath, query string) ([]b
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	var payload io.Reader
+	if body != nil {
+		payload = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), payload)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	// Livy's CSRF filter, when on, refuses mutating calls without it.
 	req.Header.Set("X-Requested-By", "livygate")
 	if c.Username != "" {
@@ -108,16 +146,16 @@ func (c *Client) do(ctx context.Context, method, escapedPath, query string) ([]b
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return nil, fmt.Errorf("reading livy's answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var eb ErrorBody
-		if json.Unmarshal(body, &eb) != nil || eb.Msg == "" {
-			eb.Msg = strings.TrimSpace(string(body))
+		if json.Unmarshal(answer, &eb) != nil || eb.Msg == "" {
+			eb.Msg = strings.TrimSpace(string(answer))
 		}
 		return nil, &StatusError{Status: resp.StatusCode, Msg: eb.Msg}
 	}
-	return body, nil
+	return answer, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -78,5 +79,29 @@ func TestClientTimeoutBoundsACall(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the call took %v", d)
+	}
+}
+
+func TestRunStatementAndCount(t *testing.T) {
+	f, c := newFakeClient(t)
+	id := f.Add("sessions", map[string]any{"kind": "pyspark"})
+	ctx := context.Background()
+	if n, err := c.StatementCount(ctx, id); err != nil || n != 0 {
+		t.Fatalf("new session: %d statements, %v", n, err)
+	}
+	if err := c.RunStatement(ctx, id, `print("a \"quoted\" line")`); err != nil {
+		t.Fatal(err)
+	}
+	last := f.Last()
+	if last.Method != http.MethodPost || last.Path != "/sessions/"+strconv.Itoa(id)+"/statements" ||
+		last.Header.Get("Content-Type") != "application/json" || string(last.Body) != `{"code":"print(\"a \\\"quoted\\\" line\")"}` {
+		t.Fatalf("Livy got %s %s %q %s", last.Method, last.Path, last.Header.Get("Content-Type"), last.Body)
+	}
+	if n, err := c.StatementCount(ctx, id); err != nil || n != 1 {
+		t.Fatalf("after one: %d statements, %v", n, err)
+	}
+	var se *livy.StatusError
+	if err := c.RunStatement(ctx, id+1, "1"); !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		t.Fatalf("statement in a missing session: %v, want Livy's 404", err)
 	}
 }

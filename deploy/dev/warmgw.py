@@ -63,16 +63,26 @@ def livy_sessions(env, user=None):
     return [s for s in r.json()["sessions"] if s["state"] in LIVE and (user is None or s["proxyUser"] == user)]
 
 
-def warm_session(env, user, state="idle", timeout=300):
-    """Waits for user's warm session in Livy to reach state; returns it."""
+def warm_session(env, user, state="idle", timeout=300, primed=True):
+    """Waits for user's warm session in Livy to reach state, and (primed)
+    for its warm-up statement (warm.prime) to have run; returns it."""
     deadline = time.monotonic() + timeout
     while True:
         for s in livy_sessions(env, user):
             if (s.get("name") or "").startswith(user + "~~warm-") and s["state"] == state:
-                return s
+                if not primed or warmed_up(env, s["id"]):
+                    return s
         if time.monotonic() > deadline:
             raise RuntimeError(f"no {state} warm session for {user} after {timeout}s: {livy_sessions(env)}")
         time.sleep(0.5)
+
+
+def warmed_up(env, session_id):
+    """Whether the session ran its warm-up statement to the end."""
+    r = requests.get(f"{env['STACK_LIVY_URL']}/sessions/{session_id}/statements",
+                     headers={"X-Requested-By": "warm"}, timeout=60)
+    sts = r.json().get("statements") or []
+    return bool(sts) and all(st["state"] == "available" for st in sts)
 
 
 def wait_no_sessions(env, user=None, timeout=180):

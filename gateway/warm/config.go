@@ -36,6 +36,12 @@ type Config struct {
 	// conf, …); a user's create gets the warm session only when it asks for
 	// nothing beyond it. No kind, name or proxyUser here.
 	Body map[string]any `yaml:"body"`
+	// Prime is the warm-up statement run, by kind, once a warm session is
+	// idle: the first Spark job on a new driver pays one-off costs (class
+	// loading, code generation, the JIT) that would otherwise land in the
+	// user's first cell. An empty statement runs none for that kind. The
+	// user sees it as their session's first statement.
+	Prime map[string]string `yaml:"prime"`
 	// MaxTotal caps the warm sessions not yet adopted, over all users.
 	MaxTotal int `yaml:"max_total"`
 	// ExpireAfter deletes a warm session nobody adopted for this long.
@@ -48,7 +54,13 @@ type Config struct {
 // Default is the section's defaults: off.
 func Default() Config {
 	return Config{Interval: 15 * time.Second, Kinds: []string{"pyspark"}, MaxTotal: 10,
-		ExpireAfter: 30 * time.Minute, RetryAfter: 5 * time.Minute}
+		ExpireAfter: 30 * time.Minute, RetryAfter: 5 * time.Minute,
+		Prime: map[string]string{
+			"pyspark": "spark.range(1).count()",
+			"spark":   "spark.range(1).count()",
+			"sparkr":  "count(createDataFrame(data.frame(x = 1)))",
+			"sql":     "SELECT 1",
+		}}
 }
 
 // kinds Livy knows.
@@ -74,6 +86,11 @@ func (c Config) Validate() error {
 			add("kinds", "%q is named twice", k)
 		}
 		seen[k] = true
+	}
+	for k := range c.Prime {
+		if !slices.Contains(knownKinds, k) {
+			add("prime", "%q is not one of %s", k, strings.Join(knownKinds, ", "))
+		}
 	}
 	for _, k := range []string{"kind", "name", "proxyUser", "doAs"} {
 		if _, ok := c.Body[k]; ok {

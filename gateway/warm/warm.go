@@ -27,6 +27,8 @@ type Livy interface {
 	ListAll(ctx context.Context, res livy.Resource) ([]livy.Brief, error)
 	Get(ctx context.Context, res livy.Resource, item string) (*livy.Session, []byte, error)
 	Delete(ctx context.Context, res livy.Resource, id int) error
+	StatementCount(ctx context.Context, sessionID int) (int, error)
+	RunStatement(ctx context.Context, sessionID int, code string) error
 }
 
 // Hub says whose notebook server runs (a *jupyterhub.Client).
@@ -94,7 +96,10 @@ type Manager struct {
 	failed  map[string]time.Time // user → last failed create
 	// spent are users whose warm session expired unused while their
 	// server ran: none again until the server stops and starts again.
-	spent    map[string]bool
+	spent map[string]bool
+	// primed are warm sessions whose warm-up statement is sent (or that
+	// need none).
+	primed   map[string]bool
 	started  int // since start: warm sessions started
 	adoptedN int // and adopted
 	lastErr  string
@@ -112,7 +117,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	if deps.Log == nil {
 		deps.Log = logrus.New()
 	}
-	return &Manager{cfg: cfg, deps: deps, adopted: map[string]bool{}, failed: map[string]time.Time{}, spent: map[string]bool{}}, nil
+	return &Manager{cfg: cfg, deps: deps, adopted: map[string]bool{}, failed: map[string]time.Time{}, spent: map[string]bool{}, primed: map[string]bool{}}, nil
 }
 
 // Config is the section the Manager runs with.
@@ -241,8 +246,18 @@ func (m *Manager) Pass(ctx context.Context) {
 			// Livy kills a session nobody asks about for its
 			// heartbeatTimeoutInSecond; until adopted, the gateway asks.
 			_, _, _ = m.deps.Livy.Get(ctx, livy.Sessions, strconv.Itoa(w.SessionID))
+			if e.State == "idle" {
+				m.prime(ctx, w)
+			}
 		}
 	}
+	m.mu.Lock()
+	for name := range m.primed {
+		if !known[name] || adopted[name] {
+			delete(m.primed, name)
+		}
+	}
+	m.mu.Unlock()
 	// A warm-named session nobody recorded (its record lost, or its create
 	// answered after the gateway gave up): not anyone's, deleted.
 	for i := range entries {
@@ -307,10 +322,11 @@ func livyLive(state string) bool {
 	return true
 }
 
-// usable reports a state a session may be handed over in.
+// usable reports a state a session may be handed over in: busy is its
+// warm-up statement, which a user's first statement queues behind.
 func usable(state string) bool {
 	switch state {
-	case "not_started", "starting", "idle":
+	case "not_started", "starting", "idle", "busy":
 		return true
 	}
 	return false
@@ -362,6 +378,42 @@ func (m *Manager) start(ctx context.Context, user, kind string) bool {
 	log.WithField("session_id", c.ID).Info("warm: started a warm session")
 	m.audit(now, "POST", "/sessions", strconv.Itoa(c.ID), user, "ok", 201, "warm: start: "+kind+" for "+user)
 	return true
+}
+
+// prime runs the kind's warm-up statement once in an idle warm session, so
+// the first Spark job's one-off costs (class loading, code generation, the
+// JIT) are paid before the user's first cell, not in it. A session that
+// already ran a statement (primed by an earlier process) is left alone.
+func (m *Manager) prime(ctx context.Context, w store.WarmSession) {
+	m.mu.Lock()
+	done := m.primed[w.Name]
+	m.mu.Unlock()
+	if done {
+		return
+	}
+	log := m.deps.Log.WithFields(logrus.Fields{"user": w.Owner, "session_id": w.SessionID})
+	code := m.cfg.Prime[w.Kind]
+	if code != "" {
+		n, err := m.deps.Livy.StatementCount(ctx, w.SessionID)
+		if err != nil {
+			log.WithError(err).Warn("warm: reading a warm session's statements failed; priming it next time")
+			return
+		}
+		// Adopted since the pass listed it: the session is the user's now.
+		if rec, err := m.deps.Records.WarmByName(ctx, w.Name); err != nil || !rec.Adopted.IsZero() {
+			return
+		}
+		if n == 0 {
+			if err := m.deps.Livy.RunStatement(ctx, w.SessionID, code); err != nil {
+				log.WithError(err).Warn("warm: the warm-up statement was refused; trying again next time")
+				return
+			}
+			log.Info("warm: warm-up statement sent")
+		}
+	}
+	m.mu.Lock()
+	m.primed[w.Name] = true
+	m.mu.Unlock()
 }
 
 // end deletes a warm session nobody adopted (del: also in Livy) and

@@ -3,10 +3,12 @@ package warm_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -402,6 +404,77 @@ func TestDeadIsNeverHandedOver(t *testing.T) {
 	r.pass()
 	if got, ok := r.warmOf("alice"); ok && got == id2 {
 		t.Fatal("a warm session gone from Livy is still recorded")
+	}
+}
+
+// statementsSent are the statement codes Livy got for session id.
+func (r *rig) statementsSent(id int) []string {
+	var codes []string
+	for _, req := range r.livy.Requests() {
+		if req.Method == http.MethodPost && req.Path == "/sessions/"+itoa(id)+"/statements" {
+			var b map[string]any
+			_ = json.Unmarshal(req.Body, &b)
+			codes = append(codes, fmt.Sprint(b["code"]))
+		}
+	}
+	return codes
+}
+
+func TestPrime(t *testing.T) {
+	r, id := newRigWarmForAlice(t)
+	r.livy.SetState("sessions", id, "starting")
+	r.pass()
+	if got := r.statementsSent(id); len(got) != 0 {
+		t.Fatalf("primed while starting: %q", got)
+	}
+	r.livy.SetState("sessions", id, "idle")
+	r.pass()
+	r.pass()
+	if got := r.statementsSent(id); !slices.Equal(got, []string{"spark.range(1).count()"}) {
+		t.Fatalf("statements sent to the idle warm session: %q, want the pyspark warm-up once", got)
+	}
+	// Busy with it, it is still handed over; the user's statement queues.
+	r.livy.SetState("sessions", id, "busy")
+	st, got := r.do("alice", http.MethodPost, "/sessions", map[string]any{"kind": "pyspark"})
+	if st != http.StatusCreated || int(got["id"].(float64)) != id {
+		t.Fatalf("create while the warm-up runs: %d %v, want the warm session %d", st, got, id)
+	}
+	r.livy.SetState("sessions", id, "idle")
+	r.pass()
+	if got := r.statementsSent(id); len(got) != 1 {
+		t.Fatalf("statements after adoption: %q; an adopted session is never primed", got)
+	}
+}
+
+func TestPrimeOncePerSessionAcrossRestarts(t *testing.T) {
+	fake := livytest.New()
+	t.Cleanup(fake.Close)
+	hub := hubtest.NewFake("svc")
+	t.Cleanup(hub.Close)
+	records := warm.NewMemory()
+	first := newReplica(t, config(), fake, hub, records)
+	hub.StartServer("alice", t0)
+	first.pass()
+	first.pass()
+	id, _ := first.warmOf("alice")
+	// A new process (no memory of having primed) sees the statement in Livy.
+	second := newReplica(t, config(), fake, hub, records)
+	second.pass()
+	if got := second.statementsSent(id); len(got) != 1 {
+		t.Fatalf("statements after a restart: %q, want the one warm-up", got)
+	}
+}
+
+func TestPrimeNoneForAnEmptyStatement(t *testing.T) {
+	cfg := config()
+	cfg.Prime = map[string]string{"pyspark": ""}
+	r := newRig(t, cfg)
+	r.hub.StartServer("alice", t0)
+	r.pass()
+	r.pass()
+	id, _ := r.warmOf("alice")
+	if got := r.statementsSent(id); len(got) != 0 {
+		t.Fatalf("prime \"\" sent %q", got)
 	}
 }
 
