@@ -30,6 +30,7 @@ func livyUpstream(cfg config.Config, ids store.IDs, o *proxy.Options, log logrus
 		return nil, err
 	}
 	o.Upstream, o.Transport, o.OwnerCacheTTL = route.VirtualURL, r, cfg.Livy.OwnerCacheTTL
+	o.MaxInFlight = cfg.Livy.MaxConnections * len(routes.Backends)
 	for _, b := range routes.Backends {
 		o.Timeout = max(o.Timeout, b.Timeout)
 	}

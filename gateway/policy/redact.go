@@ -217,12 +217,17 @@ func maskSecrets(s string, secrets []string) string {
 // Sparkmagic polls an idle session for byte-identical answers, and the
 // case-insensitive scan is the costliest step of serving them.
 type cleanBodies struct {
-	mu sync.RWMutex
-	m  map[string]struct{}
+	mu    sync.RWMutex
+	m     map[string]struct{}
+	bytes int // of the bodies in m
 }
 
+// The bodies kept are bounded by their total size, not their number: a
+// busy gateway sees a new body with every state change and log line of
+// every session, and 4,096 bodies of up to 8 KiB each was up to 32 MiB held
+// for a cache whose hits are the few idle sessions being polled.
 const (
-	cleanBodiesMax    = 4096
+	cleanBodiesBudget = 1 << 20
 	cleanBodyMaxBytes = 8 << 10
 )
 
@@ -238,9 +243,10 @@ func (c *cleanBodies) add(body []byte) {
 		return
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= cleanBodiesMax {
-		c.m = make(map[string]struct{}, cleanBodiesMax)
+	if c.m == nil || c.bytes+len(body) > cleanBodiesBudget {
+		c.m, c.bytes = map[string]struct{}{}, 0
 	}
 	c.m[string(body)] = struct{}{}
+	c.bytes += len(body)
 	c.mu.Unlock()
 }

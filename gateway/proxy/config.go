@@ -22,6 +22,8 @@ type Config struct {
 	OwnerCacheTTL time.Duration `yaml:"owner_cache_ttl"`
 	// MaxConnections caps the connections open to one Livy server; calls
 	// beyond it wait for one to be free, and as many stay open when idle.
+	// As many client requests (times the servers) are proxied at once; the
+	// rest wait in arrival order before any work is done for them.
 	MaxConnections int `yaml:"max_connections"`
 	// Routes lists several Livy servers (livy.backends) instead of livy.url;
 	// the gateway then hands out its own ids (see gateway/route).
@@ -86,6 +88,7 @@ func (c Config) Upstream(o *Options) error {
 	}
 	o.Upstream, o.Transport, o.Timeout = u, transport(c.Timeout, c.MaxConnections), c.Timeout
 	o.Username, o.Password, o.OwnerCacheTTL = c.Username, password, c.OwnerCacheTTL
+	o.MaxInFlight = c.MaxConnections
 	return nil
 }
 

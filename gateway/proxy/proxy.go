@@ -50,6 +50,9 @@ type Options struct {
 	// Warm, when set, hands over warm sessions (gateway/warm); see warm.go.
 	Warm Warm
 	Log  logrus.FieldLogger
+	// MaxInFlight, when positive, is how many requests are proxied at once;
+	// the rest wait their turn, in order, before any work is done for them.
+	MaxInFlight int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -65,6 +68,8 @@ type Proxy struct {
 	rp     *httputil.ReverseProxy
 	livy   *livy.Client
 	owners *ownerCache
+	// turns admits MaxInFlight requests at a time (nil: no bound).
+	turns chan struct{}
 }
 
 // ownerCacheMax bounds the owner cache; Livy servers hold far fewer sessions.
@@ -85,6 +90,9 @@ func New(opts Options) *Proxy {
 			Password: opts.Password,
 		},
 		owners: newOwnerCache(opts.OwnerCacheTTL, ownerCacheMax, opts.Now),
+	}
+	if opts.MaxInFlight > 0 {
+		p.turns = make(chan struct{}, opts.MaxInFlight)
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
@@ -134,6 +142,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sc.Refuse("dot or empty path segment")
 		respond.Error(w, r, http.StatusBadRequest, "the path must not contain empty, '.' or '..' segments")
 		return
+	}
+	// Only requests that may reach Livy wait their turn (Options.MaxInFlight).
+	if p.turns != nil {
+		select {
+		case p.turns <- struct{}{}:
+			defer func() { <-p.turns }()
+		case <-r.Context().Done():
+			sc.Fail("client went away while waiting its turn")
+			w.WriteHeader(499) // nobody reads it; the access log does
+			return
+		}
 	}
 	lp, ok := livy.ParsePath(r.URL.Path)
 	if !ok {
