@@ -30,7 +30,9 @@ func livyUpstream(cfg config.Config, ids store.IDs, o *proxy.Options, log logrus
 		return nil, err
 	}
 	o.Upstream, o.Transport, o.OwnerCacheTTL = route.VirtualURL, r, cfg.Livy.OwnerCacheTTL
-	o.MaxInFlight = cfg.Livy.MaxConnections * len(routes.Backends)
+	// No bound on the requests in flight here: one shared by the backends
+	// would let a hung one hold the turns of the others' callers. Each
+	// backend's connections stay capped.
 	for _, b := range routes.Backends {
 		o.Timeout = max(o.Timeout, b.Timeout)
 	}

@@ -22,8 +22,8 @@ type Config struct {
 	OwnerCacheTTL time.Duration `yaml:"owner_cache_ttl"`
 	// MaxConnections caps the connections open to one Livy server; calls
 	// beyond it wait for one to be free, and as many stay open when idle.
-	// As many client requests (times the servers) are proxied at once; the
-	// rest wait in arrival order before any work is done for them.
+	// With livy.url, as many client requests are proxied at once; the rest
+	// wait in arrival order before any work is done for them.
 	MaxConnections int `yaml:"max_connections"`
 	// Routes lists several Livy servers (livy.backends) instead of livy.url;
 	// the gateway then hands out its own ids (see gateway/route).
