@@ -67,11 +67,17 @@ type rig struct {
 }
 
 func newRig(t *testing.T, cfg warm.Config) *rig {
+	fake, hub, records := newShared(t)
+	return newReplica(t, cfg, fake, hub, records)
+}
+
+// newShared is what replicas share: Livy, the Hub and the warm records.
+func newShared(t *testing.T) (*livytest.Fake, *hubtest.Fake, warm.Records) {
 	fake := livytest.New()
 	t.Cleanup(fake.Close)
 	hub := hubtest.NewFake("svc")
 	t.Cleanup(hub.Close)
-	return newReplica(t, cfg, fake, hub, warm.NewMemory())
+	return fake, hub, warm.NewMemory()
 }
 
 // newReplica is one gateway over the given Livy, Hub and warm records
@@ -447,11 +453,7 @@ func TestPrime(t *testing.T) {
 }
 
 func TestPrimeOncePerSessionAcrossRestarts(t *testing.T) {
-	fake := livytest.New()
-	t.Cleanup(fake.Close)
-	hub := hubtest.NewFake("svc")
-	t.Cleanup(hub.Close)
-	records := warm.NewMemory()
+	fake, hub, records := newShared(t)
 	first := newReplica(t, config(), fake, hub, records)
 	hub.StartServer("alice", t0)
 	first.pass()
@@ -479,11 +481,7 @@ func TestPrimeNoneForAnEmptyStatement(t *testing.T) {
 }
 
 func TestNoCrossUserHandOver(t *testing.T) {
-	fake := livytest.New()
-	t.Cleanup(fake.Close)
-	hub := hubtest.NewFake("svc")
-	t.Cleanup(hub.Close)
-	records := warm.NewMemory()
+	fake, hub, records := newShared(t)
 	a := newReplica(t, config(), fake, hub, records)
 	b := newReplica(t, config(), fake, hub, records)
 	hub.StartServer("alice", t0)
