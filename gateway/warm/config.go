@@ -13,6 +13,7 @@ package warm
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ func (c Config) Validate() error {
 		}
 		seen[k] = true
 	}
-	for k := range c.Prime {
+	for _, k := range slices.Sorted(maps.Keys(c.Prime)) {
 		if !slices.Contains(knownKinds, k) {
 			add("prime", "%q is not one of %s", k, strings.Join(knownKinds, ", "))
 		}

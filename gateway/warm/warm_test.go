@@ -569,8 +569,9 @@ func TestConfigValidate(t *testing.T) {
 	c := warm.Default()
 	c.Enabled, c.Kinds, c.MaxTotal = true, []string{"python", "pyspark", "pyspark"}, 0
 	c.Body = map[string]any{"proxyUser": "x"}
+	c.Prime["scala"] = "1"
 	err := c.Validate()
-	for _, want := range []string{`warm.kinds: "python"`, `"pyspark" is named twice`, "warm.body.proxyUser", "warm.max_total"} {
+	for _, want := range []string{`warm.kinds: "python"`, `"pyspark" is named twice`, "warm.body.proxyUser", "warm.max_total", `warm.prime: "scala"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v, want %q", err, want)
 		}
