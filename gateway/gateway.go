@@ -118,6 +118,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 	}
 	popts.Transport = g.metrics.LivyTransport(popts.Transport)
 	p := proxy.New(popts)
+	g.metrics.ProxyLoad(p.Load)
 	if gov.limits, err = newLimiter(cfg, p.Livy(), router, log); err != nil {
 		return err
 	}

@@ -174,6 +174,21 @@ func (m *Metrics) StoreQueue(stats func() (queued int, written, dropped uint64))
 	)
 }
 
+// ProxyLoad exports the requests being proxied to Livy and those waiting
+// their turn (livy.max_connections).
+func (m *Metrics) ProxyLoad(load func() (inFlight, waiting int)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "livygate_proxy_requests_in_flight",
+			Help: "Client requests being proxied to Livy now (at most livy.max_connections with livy.url).",
+		}, func() float64 { n, _ := load(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "livygate_proxy_requests_waiting",
+			Help: "Client requests waiting for their turn to be proxied (livy.max_connections in flight already).",
+		}, func() float64 { _, n := load(); return float64(n) }),
+	)
+}
+
 // methodLabel keeps the method label to a known set: a client can send any
 // method name, and labels must not grow without bound.
 func methodLabel(m string) string {

@@ -35,6 +35,7 @@ type harness struct {
 	gateway *httptest.Server
 	audit   *audittest.Recorder
 	logs    *test.Hook
+	proxy   *proxy.Proxy
 }
 
 type option func(*proxy.Options, *policy.Config)
@@ -81,7 +82,7 @@ func newHarnessFor(t testing.TB, fake *livytest.Fake, upstream string, opts ...o
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &harness{t: t, livy: fake, gateway: ts, audit: sink, logs: hook}
+	return &harness{t: t, livy: fake, gateway: ts, audit: sink, logs: hook, proxy: p}
 }
 
 // answer is a gateway response, read whole.

@@ -19,6 +19,8 @@ import (
 func TestMaxInFlightBoundsTheRequestsProxiedAtOnce(t *testing.T) {
 	var now, peak, seen atomic.Int32
 	release := make(chan struct{})
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(release) }) }
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Add(1)
 		n := now.Add(1)
@@ -31,6 +33,7 @@ func TestMaxInFlightBoundsTheRequestsProxiedAtOnce(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 	h := newHarnessFor(t, nil, upstream.URL, func(o *proxy.Options, _ *policy.Config) { o.MaxInFlight = 2 })
+	t.Cleanup(releaseAll) // runs first (cleanups run last-in first-out): a test stopped early must not hang the servers' Close
 
 	get := func(ctx context.Context) (int, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.gateway.URL+"/version", nil)
@@ -56,6 +59,7 @@ func TestMaxInFlightBoundsTheRequestsProxiedAtOnce(t *testing.T) {
 		}()
 	}
 	waitFor(t, func() bool { return seen.Load() == 2 })
+	waitFor(t, func() bool { inFlight, waiting := h.proxy.Load(); return inFlight == 2 && waiting == 4 })
 	// A seventh whose client gives up while it waits its turn.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -65,7 +69,10 @@ func TestMaxInFlightBoundsTheRequestsProxiedAtOnce(t *testing.T) {
 	if n := seen.Load(); n != 2 {
 		t.Fatalf("Livy got %d requests while 2 were in flight, want 2", n)
 	}
-	close(release)
+	// The seventh's handler learns its client left when the connection
+	// closes, a moment later.
+	waitFor(t, func() bool { inFlight, waiting := h.proxy.Load(); return inFlight == 2 && waiting == 4 })
+	releaseAll()
 	wg.Wait()
 	close(statuses)
 	for st := range statuses {
@@ -73,6 +80,8 @@ func TestMaxInFlightBoundsTheRequestsProxiedAtOnce(t *testing.T) {
 			t.Fatalf("a waiting request got %d, want 200", st)
 		}
 	}
+	// A turn is given back once the handler returns, just after its answer.
+	waitFor(t, func() bool { inFlight, waiting := h.proxy.Load(); return inFlight == 0 && waiting == 0 })
 	if p := peak.Load(); p != 2 {
 		t.Fatalf("Livy saw %d requests at once, want at most (and, here, exactly) 2", p)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -68,8 +69,10 @@ type Proxy struct {
 	rp     *httputil.ReverseProxy
 	livy   *livy.Client
 	owners *ownerCache
-	// turns admits MaxInFlight requests at a time (nil: no bound).
-	turns chan struct{}
+	// turns admits MaxInFlight requests at a time (nil: no bound);
+	// waiting counts the requests waiting for one.
+	turns   chan struct{}
+	waiting atomic.Int64
 }
 
 // ownerCacheMax bounds the owner cache; Livy servers hold far fewer sessions.
@@ -102,6 +105,12 @@ func New(opts Options) *Proxy {
 		BufferPool:     newBufferPool(),
 	}
 	return p
+}
+
+// Load is how many requests are being proxied and how many wait their
+// turn (Options.MaxInFlight; both 0 without a bound).
+func (p *Proxy) Load() (inFlight, waiting int) {
+	return len(p.turns), int(p.waiting.Load())
 }
 
 // Livy returns the client the proxy uses for its own calls (readiness).
@@ -145,10 +154,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only requests that may reach Livy wait their turn (Options.MaxInFlight).
 	if p.turns != nil {
+		p.waiting.Add(1)
 		select {
 		case p.turns <- struct{}{}:
+			p.waiting.Add(-1)
 			defer func() { <-p.turns }()
 		case <-r.Context().Done():
+			p.waiting.Add(-1)
 			sc.Fail("client went away while waiting its turn")
 			w.WriteHeader(499) // nobody reads it; the access log does
 			return
