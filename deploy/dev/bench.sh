@@ -376,13 +376,9 @@ go test -run NONE -bench 'BenchmarkCreate' -benchtime 3s -count 3 ./gateway/prox
 go test -run NONE -bench 'BenchmarkPass|BenchmarkListCall' -benchtime 3s -count 3 ./gateway/reaper/ >>"$work/governance-bench.txt" 2>&1 ||
 	{ tail -20 "$work/governance-bench.txt"; exit 1; }
 python3 - "$work/governance-bench.txt" <<'PY'
-import re, statistics, sys
-text = open(sys.argv[1]).read()
-def med(name):
-    v = [float(x) for x in re.findall(r'^Benchmark' + re.escape(name) + r'-\d+\s+\d+\s+([\d.]+) ns/op', text, re.M)]
-    if not v:
-        sys.exit(f"bench: Benchmark{name} did not run:\n" + text)
-    return statistics.median(v)
+import sys; sys.path.insert(0, "deploy/dev")
+from gobench import medians
+med = medians(sys.argv[1])
 plain, lim, nocount = med("Create/plain"), med("Create/limits"), med("Create/limits-without-count")
 p, l = med("Pass"), med("ListCall")
 print(f"  create, plain: {plain/1e3:,.0f} µs; with limits: {lim/1e3:,.0f} µs ({lim/plain:.2f}x); "
@@ -397,13 +393,9 @@ echo "Store, SQLite vs PostgreSQL (Go benchmarks in gateway/store; a real Postgr
 go test -tags integration -run NONE -bench BenchmarkStore -benchtime 2s -count 3 ./gateway/store/ >"$work/store-bench.txt" 2>&1 ||
 	{ tail -20 "$work/store-bench.txt"; exit 1; }
 python3 - "$work/store-bench.txt" <<'PY'
-import re, statistics, sys
-text = open(sys.argv[1]).read()
-def med(name, unit="ns/op"):
-    v = [float(x) for x in re.findall(r'^BenchmarkStore/' + re.escape(name) + r'-\d+\s+\d+.*?\s([\d.]+) ' + re.escape(unit), text, re.M)]
-    if not v:
-        sys.exit(f"bench: BenchmarkStore/{name} did not run:\n" + text)
-    return statistics.median(v)
+import sys; sys.path.insert(0, "deploy/dev")
+from gobench import medians
+med = medians(sys.argv[1], "Store/")
 sq, pg = med("Record/sqlite", "events/s"), med("Record/postgres", "events/s")
 print(f"  audit events written: SQLite {sq:,.0f}/s, PostgreSQL {pg:,.0f}/s (PostgreSQL {pg/sq:.2f}x)")
 for name, what in (("LockoutCheck", "lockout check (before an uncached login)"), ("LoginFailure", "counting a failed login")):
@@ -418,13 +410,9 @@ echo "HA: a poll and a create through the whole gateway, PostgreSQL store vs SQL
 go test -tags integration -run NONE -bench BenchmarkHAStore -benchtime 2s -count 3 ./gateway/ >"$work/ha-bench.txt" 2>&1 ||
 	{ tail -20 "$work/ha-bench.txt"; exit 1; }
 python3 - "$work/ha-bench.txt" <<'PY'
-import re, statistics, sys
-text = open(sys.argv[1]).read()
-def med(name, unit="ns/op"):
-    v = [float(x) for x in re.findall(r'^BenchmarkHAStore/' + re.escape(name) + r'-\d+\s+\d+.*?\s([\d.]+) ' + re.escape(unit), text, re.M)]
-    if not v:
-        sys.exit(f"bench: BenchmarkHAStore/{name} ({unit}) did not run:\n" + text)
-    return statistics.median(v)
+import sys; sys.path.insert(0, "deploy/dev")
+from gobench import medians
+med = medians(sys.argv[1], "HAStore/")
 for what, name in (("poll (GET /sessions/{id})", "Poll"), ("create (POST /sessions)", "Create")):
     d, s, p = med(name + "/direct"), med(name + "/sqlite"), med(name + "/postgres")
     print(f"  {what}: direct {d/1e3:,.0f} µs; gateway on SQLite {s/1e3:,.0f} µs (+{(s-d)/1e3:,.0f} µs); "

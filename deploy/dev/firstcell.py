@@ -8,26 +8,22 @@ Prints one line per round and a median/min/max table. Exits 1 if any round
 fails (the session dies, or the statement does not print 1000).
 """
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import requests
 
-CACHE = Path(os.environ.get("DEV_CACHE") or Path(__file__).resolve().parents[2] / ".cache" / "dev")
+from gateway2 import load_env
+
 CODE = "print(spark.range(1000).count())"
 HEADERS = {"X-Requested-By": "firstcell"}
 
 
-def load_env():
-    env = {}
-    for line in (CACHE / "stack.env").read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            k, v = line.split("=", 1)
-            env[k] = v.strip('"')
-    return env
+def spread(ts):
+    """The median, min, max, stdev and count of ts, as the tables print them."""
+    sd = statistics.stdev(ts) if len(ts) > 1 else 0.0
+    return f"median {statistics.median(ts):6.1f} s  (min {min(ts):.1f}, max {max(ts):.1f}, stdev {sd:.1f}, n={len(ts)})"
 
 
 def wait(get, done, timeout=600, every=0.2):
@@ -79,7 +75,7 @@ def main():
             times[name].append(t)
             print(f"  round {i + 1}: {name:8} {t:6.1f} s", flush=True)
     for name, ts in times.items():
-        print(f"  {name:8} median {statistics.median(ts):6.1f} s  (min {min(ts):.1f}, max {max(ts):.1f}, n={len(ts)})")
+        print(f"  {name:8} {spread(ts)}")
     ratio = statistics.median(times["livygate"]) / statistics.median(times["Livy"])
     print(f"  livygate / Livy: {ratio:.2f}x")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from firstcell import first_cell  # noqa: E402
+from firstcell import first_cell, spread  # noqa: E402
 from warmgw import load_env, set_server, wait_no_sessions, warm_gateway, warm_session  # noqa: E402
 
 USER = "alice"
@@ -48,9 +48,7 @@ def main():
         finally:
             set_server(env, USER, False)
     for name in ("cold", "warm"):
-        ts = times[name]
-        spread = statistics.stdev(ts) if len(ts) > 1 else 0.0
-        print(f"  {name}: median {statistics.median(ts):6.1f} s  (min {min(ts):.1f}, max {max(ts):.1f}, stdev {spread:.1f}, n={len(ts)})")
+        print(f"  {name}: {spread(times[name])}")
     print(f"  warm / cold: {statistics.median(times['warm']) / statistics.median(times['cold']):.2f}x")
 
 
