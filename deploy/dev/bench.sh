@@ -427,24 +427,25 @@ if med('Poll/postgres', 'pgstmts/op') != 0 or med('PollParallel/postgres', 'pgst
 PY
 fi
 
+# The last parts run on the real stack: started once (start is a no-op on a
+# running one), stopped after them.
+# on_stack NAME SCRIPT ROUNDS runs deploy/dev/SCRIPT with the stack up.
+on_stack() {
+	bash deploy/dev/stack.sh start >"$work/$1-stack.log" 2>&1 || { tail -30 "$work/$1-stack.log"; return 1; }
+	.cache/dev/py/bin/python "deploy/dev/$2" "$3"
+}
+rc=0
 if part warm; then
-echo
-echo "Warm sessions: POST /sessions to spark.range(1000).count()'s result through livygate, cold vs warm, real stack, same run:"
-bash deploy/dev/stack.sh start >"$work/warm-stack.log" 2>&1 || { tail -30 "$work/warm-stack.log"; exit 1; }
-rc=0
-.cache/dev/py/bin/python deploy/dev/warmcell.py "${BENCH_WARM_ROUNDS:-5}" || rc=$?
-if ! part firstcell || [ $rc -ne 0 ]; then
+	echo
+	echo "Warm sessions: POST /sessions to spark.range(1000).count()'s result through livygate, cold vs warm, real stack, same run:"
+	on_stack warm warmcell.py "${BENCH_WARM_ROUNDS:-5}" || rc=$?
+fi
+if part firstcell && [ $rc -eq 0 ]; then
+	echo
+	echo "First cell: POST /sessions to spark.range(1000).count()'s result, real stack, same run:"
+	on_stack firstcell firstcell.py "${BENCH_FIRSTCELL_ROUNDS:-3}" || rc=$?
+fi
+if part warm || part firstcell; then
 	bash deploy/dev/stack.sh down >/dev/null 2>&1
-	exit $rc
 fi
-fi
-
-if part firstcell; then
-echo
-echo "First cell: POST /sessions to spark.range(1000).count()'s result, real stack, same run:"
-bash deploy/dev/stack.sh start >"$work/firstcell-stack.log" 2>&1 || { tail -30 "$work/firstcell-stack.log"; exit 1; }
-rc=0
-.cache/dev/py/bin/python deploy/dev/firstcell.py "${BENCH_FIRSTCELL_ROUNDS:-3}" || rc=$?
-bash deploy/dev/stack.sh down >/dev/null 2>&1
-exit $rc
-fi
+[ "$rc" -eq 0 ] || exit "$rc"
