@@ -1,8 +1,9 @@
 // Package docs holds the operator documentation. Its test keeps the
 // troubleshooting page honest: every message the gateway answers with
-// respond.Error (or respond.LivyError) from a literal, and every line the CLI
-// writes to stderr from a literal, must be listed in troubleshooting.md; and
-// every relative link in docs/ and the top-level README must resolve.
+// respond.Error (or respond.LivyError) from a literal, every line the CLI
+// writes to stderr from a literal, and every warning and error it logs must
+// be listed in troubleshooting.md; and every relative link in docs/ and the
+// top-level README must resolve.
 package docs
 
 import (
@@ -186,6 +187,56 @@ func cliMessages(t *testing.T) []message {
 	return out
 }
 
+// logLevels are the logrus methods that print a warning or an error.
+var logLevels = map[string]bool{
+	"Warn": true, "Warnf": true, "Warning": true, "Warningf": true,
+	"Error": true, "Errorf": true, "Fatal": true, "Fatalf": true,
+}
+
+// notLoggers are package and variable names whose Error/Errorf/Fatal are
+// not log lines: fmt.Errorf, http.Error, respond.Error (listed above), a
+// test's t.
+var notLoggers = map[string]bool{"fmt": true, "http": true, "respond": true, "errors": true, "t": true}
+
+// logMessages: the literal part of every warning or error the gateway logs
+// (logrus's Warn, Error and their f forms) in the gateway, its adapters and
+// cmd/livygate.
+func logMessages(t *testing.T) []message {
+	var out []message
+	for _, dir := range []string{"../gateway", "../livy", "../hdfs", "../jupyterhub", "../cmd/livygate"} {
+		goFiles(t, dir, func(fset *token.FileSet, f *ast.File) {
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) == 0 {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok || !logLevels[sel.Sel.Name] || notLoggers[receiverName(sel.X)] {
+					return true
+				}
+				p := pattern(call.Args[0], strings.HasSuffix(sel.Sel.Name, "f"))
+				if hasText(p) {
+					out = append(out, message{p, fset.Position(call.Pos()).String()})
+				}
+				return true
+			})
+		})
+	}
+	return out
+}
+
+// receiverName is the last name of a method's receiver: "t" for s.t, "fmt"
+// for fmt.
+func receiverName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name
+	case *ast.SelectorExpr:
+		return e.Sel.Name
+	}
+	return ""
+}
+
 // matches says whether the page holds text matching the pattern, with each
 // wildcard standing for any text on one line (including text the page
 // writes as a placeholder such as NAME or `…`).
@@ -210,6 +261,7 @@ func TestTroubleshootingListsEveryMessage(t *testing.T) {
 	// a reader sees.
 	text := strings.NewReplacer(`\|`, `|`, `\*`, `*`, `\_`, `_`).Replace(string(page))
 	msgs := append(gatewayMessages(t), cliMessages(t)...)
+	msgs = append(msgs, logMessages(t)...)
 	if len(msgs) < 40 {
 		t.Fatalf("found only %d messages: the extraction is broken", len(msgs))
 	}
