@@ -11,8 +11,10 @@ DEV_PY := $(CACHE)/dev/py/bin/python
 
 all: build
 
+# CGO off, as `make release` builds it: one static file, so what the tests and
+# `make bench` run is what ships (and libc's pages are not in its memory).
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/livygate ./cmd/livygate
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/livygate ./cmd/livygate
 
 # The gateway in front of a real local stack (OpenLDAP, HDFS, Livy + Spark,
 # JupyterHub), until Ctrl-C. See README.md.
@@ -148,9 +150,8 @@ fuzz:
 # process (wrk), cached vs cold LDAP login, token mints and the JWKS, the
 # 10,000-user sync, admin UI pages, session governance (limits on the create
 # path, a reaper pass). Prints ratios. BENCH_PARTS picks parts.
-bench: deps-bench
-	$(GO) build -o $(BIN)/livygate ./cmd/livygate
-	$(GO) build -o $(BIN)/benchtarget ./cmd/benchtarget
+bench: deps-bench build
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/benchtarget ./cmd/benchtarget
 	bash deploy/dev/bench.sh
 
 # Admin UI page render times only (also the last step of `make bench`).
