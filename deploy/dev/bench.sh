@@ -29,7 +29,8 @@
 #     proxy, all in front of the same fake Livy, at 1, 16, 256 and 1,000
 #     connections: req/s, p50/p99/p99.9, errors, each proxy's peak RSS.
 # 10. Soak (soak, not in the default run: 5 minutes): the same mix through
-#     livygate alone at 1,000 connections, its RSS sampled every 10 s.
+#     livygate alone at 1,000 connections, each session it creates deleted
+#     again (loadmix.lua's delete mode), its RSS sampled every 10 s.
 # 11. Warm sessions: POST /sessions to the first statement's result through
 #     livygate, cold (warm: off) vs warm (a second gateway with warm: on and
 #     the user's notebook server running), alternating rounds on the real
@@ -286,9 +287,9 @@ if part soak; then
 soak_c=${BENCH_SOAK_CONNECTIONS:-1000}
 soak_s=${BENCH_SOAK_SECONDS:-300}
 echo
-echo "Soak: the mix through livygate at c=$soak_c for ${soak_s}s, RSS every 10 s:"
+echo "Soak: the mix through livygate at c=$soak_c for ${soak_s}s, each created session deleted again, RSS every 10 s:"
 taskset -c "$CLIENT_CPU" wrk -t1 -c"$soak_c" -d"${soak_s}s" --timeout "$MIX_TIMEOUT" -s deploy/dev/loadmix.lua \
-	-H "$auth" "$GW_URL" -- "$id" >"$work/soak-wrk.txt" 2>&1 &
+	-H "$auth" "$GW_URL" -- "$id" delete >"$work/soak-wrk.txt" 2>&1 &
 wrk_pid=$!
 pids+=("$wrk_pid")
 : >"$work/soak-rss.txt"

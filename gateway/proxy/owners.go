@@ -26,6 +26,9 @@ type ownerCache struct {
 
 	mu sync.RWMutex
 	m  map[cacheKey]cached
+	// pruned is when expired entries were last dropped: once a ttl, so
+	// sessions that are never polled again do not stay until the bound.
+	pruned time.Time
 }
 
 type cacheKey struct {
@@ -59,12 +62,13 @@ func (c *ownerCache) put(res livy.Resource, id int, o owner) {
 	if c.ttl <= 0 {
 		return
 	}
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.maxEntries {
-		c.pruneLocked()
+	if len(c.m) >= c.maxEntries || now.Sub(c.pruned) >= c.ttl {
+		c.pruneLocked(now)
 	}
-	c.m[cacheKey{res, id}] = cached{owner: o, expires: c.now().Add(c.ttl)}
+	c.m[cacheKey{res, id}] = cached{owner: o, expires: now.Add(c.ttl)}
 }
 
 func (c *ownerCache) evict(res livy.Resource, id int) {
@@ -75,8 +79,8 @@ func (c *ownerCache) evict(res livy.Resource, id int) {
 
 // pruneLocked drops expired entries, and everything if that is not enough:
 // the cache is only an optimisation, and a refill costs one Livy call each.
-func (c *ownerCache) pruneLocked() {
-	now := c.now()
+func (c *ownerCache) pruneLocked(now time.Time) {
+	c.pruned = now
 	for k, e := range c.m {
 		if now.After(e.expires) {
 			delete(c.m, k)
