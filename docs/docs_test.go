@@ -117,7 +117,8 @@ func goFiles(t *testing.T, dir string, fn func(fset *token.FileSet, f *ast.File)
 }
 
 // gatewayMessages: the literal part of every message given to
-// respond.Error(w, r, status, msg) or respond.LivyError(w, status, msg).
+// respond.Error(w, r, status, msg), respond.LivyError(w, status, msg) or
+// http.Error(w, msg, status).
 func gatewayMessages(t *testing.T) []message {
 	var out []message
 	goFiles(t, "../gateway", func(fset *token.FileSet, f *ast.File) {
@@ -132,6 +133,8 @@ func gatewayMessages(t *testing.T) []message {
 				arg = call.Args[3]
 			case isSel(call.Fun, "respond", "LivyError") && len(call.Args) == 3:
 				arg = call.Args[2]
+			case isSel(call.Fun, "http", "Error") && len(call.Args) == 3:
+				arg = call.Args[1] // the admin UI's plain-text answers
 			default:
 				return true
 			}
