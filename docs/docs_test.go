@@ -199,7 +199,7 @@ var logLevels = map[string]bool{
 // notLoggers are package and variable names whose Error/Errorf/Fatal are
 // not log lines: fmt.Errorf, http.Error, respond.Error (listed above), a
 // test's t.
-var notLoggers = map[string]bool{"fmt": true, "http": true, "respond": true, "errors": true, "t": true}
+var notLoggers = map[string]bool{"fmt": true, "http": true, "respond": true, "t": true}
 
 // logMessages: the literal part of every warning or error the gateway logs
 // (logrus's Warn, Error and their f forms) in the gateway, its adapters and

@@ -113,6 +113,29 @@ func (p *Proxy) Load() (inFlight, waiting int) {
 	return len(p.turns), int(p.waiting.Load())
 }
 
+// takeTurn waits for one of Options.MaxInFlight turns, in arrival order; it
+// reports false when the client left first. Without a bound it admits at once.
+func (p *Proxy) takeTurn(ctx context.Context) bool {
+	if p.turns == nil {
+		return true
+	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	select {
+	case p.turns <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// giveTurn hands back the turn takeTurn gave.
+func (p *Proxy) giveTurn() {
+	if p.turns != nil {
+		<-p.turns
+	}
+}
+
 // Livy returns the client the proxy uses for its own calls (readiness).
 func (p *Proxy) Livy() *livy.Client { return p.livy }
 
@@ -153,19 +176,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only requests that may reach Livy wait their turn (Options.MaxInFlight).
-	if p.turns != nil {
-		p.waiting.Add(1)
-		select {
-		case p.turns <- struct{}{}:
-			p.waiting.Add(-1)
-			defer func() { <-p.turns }()
-		case <-r.Context().Done():
-			p.waiting.Add(-1)
-			sc.Fail("client went away while waiting its turn")
-			w.WriteHeader(499) // nobody reads it; the access log does
-			return
-		}
+	if !p.takeTurn(r.Context()) {
+		sc.Fail("client went away while waiting its turn")
+		w.WriteHeader(499) // nobody reads it; the access log does
+		return
 	}
+	defer p.giveTurn()
 	lp, ok := livy.ParsePath(r.URL.Path)
 	if !ok {
 		// Livy's UI, /metrics and /version show every user's sessions.
