@@ -179,6 +179,7 @@ func (g *Gateway) build(cfg config.Config, log *logrus.Logger) error {
 		}
 	}
 	g.Server = server.New(sopts)
+	g.metrics.RequestLoad(g.Server.Load)
 	return nil
 }
 

@@ -33,6 +33,8 @@ func TestMetricsForAdmins(t *testing.T) {
 		`livygate_authentications_total{method="bearer",outcome="invalid"} 1`,
 		`livygate_tokens_minted_total{algorithm="ES256"} 1`, // delivered into the session's conf
 		`livygate_store_queue_depth`,
+		`livygate_requests_active `,
+		`livygate_requests_waiting 0`,
 		`livygate_proxy_requests_in_flight 0`,
 		`livygate_proxy_requests_waiting 0`,
 		`livygate_build_info{goversion=`,

@@ -189,6 +189,21 @@ func (m *Metrics) ProxyLoad(load func() (inFlight, waiting int)) {
 	)
 }
 
+// RequestLoad exports the requests being handled and those waiting for a
+// slot (listen.max_active_requests).
+func (m *Metrics) RequestLoad(load func() (active, waiting int)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "livygate_requests_active",
+			Help: "Client requests being read and handled now (at most listen.max_active_requests).",
+		}, func() float64 { n, _ := load(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "livygate_requests_waiting",
+			Help: "Client requests whose head has arrived, waiting for a slot to be handled (listen.max_active_requests taken).",
+		}, func() float64 { _, n := load(); return float64(n) }),
+	)
+}
+
 // methodLabel keeps the method label to a known set: a client can send any
 // method name, and labels must not grow without bound.
 func methodLabel(m string) string {

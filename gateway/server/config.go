@@ -26,6 +26,11 @@ type Config struct {
 	MaxConnections          int           `yaml:"max_connections"`
 	MaxConnectionsPerClient int           `yaml:"max_connections_per_client"`
 	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
+	// MaxActiveRequests caps the requests read and handled at once; the
+	// next wait, each on its connection, before they are parsed. 256 is
+	// twice livy.max_connections' default, so requests that do not go to
+	// Livy still find slots while those that do wait for a connection.
+	MaxActiveRequests int `yaml:"max_active_requests"`
 	// MaxBodyBytes caps request bodies; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
@@ -40,6 +45,7 @@ func Default() Config {
 		MaxConnections:          4096,
 		MaxConnectionsPerClient: 2048,
 		ShutdownTimeout:         30 * time.Second,
+		MaxActiveRequests:       256,
 		MaxBodyBytes:            1 << 20,
 	}
 }
@@ -76,8 +82,8 @@ func (c Config) Validate() error {
 	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		bad("listen", "read_header_timeout, read_timeout, idle_timeout and shutdown_timeout must be positive")
 	}
-	if c.MaxConnections <= 0 || c.MaxConnectionsPerClient <= 0 {
-		bad("listen", "max_connections and max_connections_per_client must be positive")
+	if c.MaxConnections <= 0 || c.MaxConnectionsPerClient <= 0 || c.MaxActiveRequests <= 0 {
+		bad("listen", "max_connections, max_connections_per_client and max_active_requests must be positive")
 	}
 	return errors.Join(errs...)
 }

@@ -72,6 +72,9 @@ type limitedConn struct {
 	release func()
 }
 
+// NetConn is the connection underneath, as tls.Conn offers it.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)

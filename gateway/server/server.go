@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -63,8 +64,9 @@ type KeyPublisher interface {
 
 // Server is the gateway's HTTP server.
 type Server struct {
-	opts    Options
-	handler http.Handler
+	opts      Options
+	handler   http.Handler
+	admission *admission // nil: no bound on the requests handled at once
 }
 
 // New builds the router and middleware chain.
@@ -73,7 +75,16 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	router := newRouter(opts.routes(), opts.guard)
-	return &Server{opts: opts, handler: withScope(router, opts)}
+	return &Server{opts: opts, handler: withScope(router, opts), admission: newAdmission(opts.Listen.MaxActiveRequests)}
+}
+
+// Load reports the requests being handled now and those waiting for a slot
+// (listen.max_active_requests).
+func (s *Server) Load() (active, waiting int) {
+	if s.admission == nil {
+		return 0, 0
+	}
+	return len(s.admission.slots), int(s.admission.waiting.Load())
 }
 
 // Handler is the whole chain, for tests and benchmarks.
@@ -107,14 +118,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          nil,
 	}
 	ln = limitListener(ln, l.MaxConnections, l.MaxConnectionsPerClient)
-	errc := make(chan error, 1)
-	go func() {
-		if l.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, l.TLSCertFile, l.TLSKeyFile)
-		} else {
-			errc <- srv.Serve(ln)
+	if l.TLS() {
+		// TLS ends here rather than in ServeTLS so that admission sees the
+		// request heads, not ciphertext. HTTP/1.1 only: Livy's clients speak
+		// nothing else.
+		cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+		if err != nil {
+			return err
 		}
-	}()
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	}
+	if s.admission != nil {
+		ln = s.admission.wrap(srv, ln)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -123,6 +141,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.opts.Log.Info("shutting down; waiting for in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), l.ShutdownTimeout)
 	defer cancel()
+	if s.admission != nil {
+		s.admission.drain(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
