@@ -20,6 +20,7 @@ import (
 
 	"github.com/livygate/livygate/gateway"
 	"github.com/livygate/livygate/gateway/config"
+	"github.com/livygate/livygate/gateway/goruntime"
 	"github.com/livygate/livygate/gateway/logging"
 	"github.com/livygate/livygate/gateway/metrics"
 )
@@ -216,6 +217,9 @@ func serve(args []string, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go reloadKeysOnHUP(ctx, hup, args, gw, log)
+	if err := goruntime.ReleaseStartupPages(); err != nil {
+		log.WithError(err).Warn("could not release the start-up pages; serving anyway")
+	}
 	err = gw.Serve(ctx, ln)
 	if cerr := gw.Close(); cerr != nil {
 		log.WithError(cerr).Error("closing the store")
