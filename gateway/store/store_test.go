@@ -136,3 +136,28 @@ func TestVersion1DatabaseMigrates(t *testing.T) {
 		t.Errorf("after migrating: %+v", events)
 	}
 }
+
+// Every connection of the SQLite store keeps a small page cache (256 KiB,
+// not SQLite's 2 MiB), whichever connection the pool hands out.
+func TestSQLiteConnectionsKeepASmallPageCache(t *testing.T) {
+	s := open(t, sqliteBackend(), Options{Log: quietLog()})
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for i := 0; i < 3; i++ {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var pages int
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if pages != -256 {
+			t.Errorf("connection %d: cache_size %d; want -256 (KiB)", i, pages)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
