@@ -53,7 +53,7 @@ func (a *admission) wrap(srv *http.Server, ln net.Listener) net.Listener {
 		// net/http had buffered (pipelining) takes it here.
 		if c, ok := r.Context().Value(admittedConnKey{}).(*admittedConn); ok {
 			c.handled()
-			if !c.admit(r.Context().Done()) {
+			if ok, _ := c.admit(r.Context().Done()); !ok {
 				return
 			}
 			defer c.release()
@@ -110,14 +110,15 @@ type admittedConn struct {
 }
 
 // Read waits for a slot when the bytes it read complete a request's head.
-// A client that left meanwhile is not served: its connection ends there.
+// A client that left while it waited is not served: its connection ends.
 func (c *admittedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.headCompleted(p[:n]) {
-		if !c.admit(nil) {
+		ok, waited := c.admit(nil)
+		if !ok {
 			return 0, net.ErrClosed
 		}
-		if peerGone(c.Conn) {
+		if waited && peerGone(c.Conn) {
 			c.handled() // nothing left to serve
 			return 0, io.EOF
 		}
@@ -162,9 +163,9 @@ func (c *admittedConn) awaitRequest() {
 	c.between, c.head = true, headEnd{}
 }
 
-// admit takes a slot unless the connection holds one; it reports false
-// when the connection closed or done fired first.
-func (c *admittedConn) admit(done <-chan struct{}) bool {
+// admit takes a slot unless the connection holds one; ok is false when
+// the connection closed or done fired first, waited whether it had to wait.
+func (c *admittedConn) admit(done <-chan struct{}) (ok, waited bool) {
 	c.taking.Lock()
 	defer c.taking.Unlock()
 	c.mu.Lock()
@@ -172,46 +173,46 @@ func (c *admittedConn) admit(done <-chan struct{}) bool {
 	held := c.holds
 	c.mu.Unlock()
 	if held {
-		return true
+		return true, false
 	}
-	slot, ok := c.a.take(c.closed, done)
+	slot, ok, waited := c.a.take(c.closed, done)
 	if !ok || !slot {
-		return ok // no slot to hold: closed, gone, or the gate is open
+		return ok, waited // no slot to hold: closed, gone, or the gate is open
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	select {
 	case <-c.closed: // Close ran meanwhile and found no slot to give back
 		<-c.a.slots
-		return false
+		return false, waited
 	default:
 	}
 	c.holds = true
-	return true
+	return true, waited
 }
 
-// take waits for a free slot (slot, ok); once drain opened the gate it
-// lets the request through without one (false, true). ok is false when
+// take waits for a free slot; once drain opened the gate it lets the
+// request through without one (slot false, ok true). ok is false when
 // closed or done fired first.
-func (a *admission) take(closed, done <-chan struct{}) (slot, ok bool) {
+func (a *admission) take(closed, done <-chan struct{}) (slot, ok, waited bool) {
 	select {
 	case a.slots <- struct{}{}:
-		return true, true
+		return true, true, false
 	case <-a.open:
-		return false, true
+		return false, true, false
 	default:
 	}
 	a.waiting.Add(1)
 	defer a.waiting.Add(-1)
 	select {
 	case a.slots <- struct{}{}:
-		return true, true
+		return true, true, true
 	case <-a.open:
-		return false, true
+		return false, true, true
 	case <-closed:
-		return false, false
+		return false, false, true
 	case <-done:
-		return false, false
+		return false, false, true
 	}
 }
 
