@@ -288,6 +288,7 @@ soak_c=${BENCH_SOAK_CONNECTIONS:-1000}
 soak_s=${BENCH_SOAK_SECONDS:-300}
 echo
 echo "Soak: the mix through livygate at c=$soak_c for ${soak_s}s, each created session deleted again, RSS every 10 s:"
+reset_hwm "$gw_pid"
 taskset -c "$CLIENT_CPU" wrk -t1 -c"$soak_c" -d"${soak_s}s" --timeout "$MIX_TIMEOUT" -s deploy/dev/loadmix.lua \
 	-H "$auth" "$GW_URL" -- "$id" delete >"$work/soak-wrk.txt" 2>&1 &
 wrk_pid=$!
@@ -300,7 +301,7 @@ while kill -0 "$wrk_pid" 2>/dev/null; do
 	kill -0 "$wrk_pid" 2>/dev/null && echo "$t $(rss "$gw_pid")" >>"$work/soak-rss.txt"
 done
 wait "$wrk_pid" || { cat "$work/soak-wrk.txt" >&2; exit 1; }
-python3 - "$work/soak-rss.txt" "$work/soak-wrk.txt" <<'PY'
+python3 - "$work/soak-rss.txt" "$work/soak-wrk.txt" "$(hwm "$gw_pid")" <<'PY'
 import sys
 s = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
 r = next(l.split()[1:] for l in open(sys.argv[2]) if l.startswith("LOADMIX "))
@@ -312,7 +313,8 @@ mb = [v / 1024 for _, v in s]
 late = s[len(s) // 2:]
 print(f"  {r[0]} req/s, p99 {int(r[2])/1000:.1f} ms, p99.9 {int(r[3])/1000:.1f} ms, non-2xx {r[4]}, socket errors {r[5]}, {r[6]} requests")
 print(f"  livygate RSS over {len(s)} samples: first {mb[0]:.1f} MB, last {mb[-1]:.1f} MB, max {max(mb):.1f} MB; "
-      f"slope {slope(s):+.2f} MB/min overall, {slope(late):+.2f} MB/min over the second half (flat: ~0)")
+      f"slope {slope(s):+.2f} MB/min overall, {slope(late):+.2f} MB/min over the second half (flat: ~0); "
+      f"peak {int(sys.argv[3]) / 1024:.1f} MB (VmHWM)")
 PY
 fi
 
