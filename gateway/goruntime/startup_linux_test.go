@@ -51,8 +51,4 @@ func TestReleaseStartupPagesShrinksTheResidentExecutable(t *testing.T) {
 	if after >= before*3/4 {
 		t.Errorf("resident executable pages went from %d to %d kB; want a quarter less at least", before, after)
 	}
-	// Whatever runs next faults back in what it needs.
-	if got := strings.Repeat("x", 3); got != "xxx" {
-		t.Fatal(got)
-	}
 }
