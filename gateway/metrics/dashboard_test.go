@@ -34,6 +34,7 @@ func TestDashboardUsesOnlyExportedSeries(t *testing.T) {
 	m.CacheRatio("credentials", func() (uint64, uint64) { return 1, 1 })
 	m.StoreQueue(func() (int, uint64, uint64) { return 0, 1, 0 })
 	m.ProxyLoad(func() (int, int) { return 1, 0 })
+	m.RequestLoad(func() (int, int) { return 1, 0 })
 	m.livyDuration.WithLabelValues("GET").Observe(0.01)
 	m.livyErrors.WithLabelValues("timeout").Inc()
 	w := httptest.NewRecorder()
