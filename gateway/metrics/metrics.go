@@ -177,30 +177,37 @@ func (m *Metrics) StoreQueue(stats func() (queued int, written, dropped uint64))
 // ProxyLoad exports the requests being proxied to Livy and those waiting
 // their turn (livy.max_connections).
 func (m *Metrics) ProxyLoad(load func() (inFlight, waiting int)) {
-	m.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.loadGauges(load,
+		prometheus.GaugeOpts{
 			Name: "livygate_proxy_requests_in_flight",
 			Help: "Client requests being proxied to Livy now (at most livy.max_connections with livy.url).",
-		}, func() float64 { n, _ := load(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		},
+		prometheus.GaugeOpts{
 			Name: "livygate_proxy_requests_waiting",
 			Help: "Client requests waiting for their turn to be proxied (livy.max_connections in flight already).",
-		}, func() float64 { _, n := load(); return float64(n) }),
-	)
+		})
 }
 
 // RequestLoad exports the requests being handled and those waiting for a
 // slot (listen.max_active_requests).
 func (m *Metrics) RequestLoad(load func() (active, waiting int)) {
-	m.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.loadGauges(load,
+		prometheus.GaugeOpts{
 			Name: "livygate_requests_active",
 			Help: "Client requests being read and handled now (at most listen.max_active_requests).",
-		}, func() float64 { n, _ := load(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		},
+		prometheus.GaugeOpts{
 			Name: "livygate_requests_waiting",
 			Help: "Client requests whose head has arrived, waiting for a slot to be handled (listen.max_active_requests taken).",
-		}, func() float64 { _, n := load(); return float64(n) }),
+		})
+}
+
+// loadGauges registers a bound's two gauges: the requests it admitted and
+// those waiting for it.
+func (m *Metrics) loadGauges(load func() (admitted, waiting int), admitted, waiting prometheus.GaugeOpts) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(admitted, func() float64 { n, _ := load(); return float64(n) }),
+		prometheus.NewGaugeFunc(waiting, func() float64 { _, n := load(); return float64(n) }),
 	)
 }
 

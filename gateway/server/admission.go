@@ -34,6 +34,15 @@ type admission struct {
 	opening  sync.Once
 }
 
+// load reports the slots taken and the requests waiting for one; a nil
+// admission (no bound) has neither.
+func (a *admission) load() (active, waiting int) {
+	if a == nil {
+		return 0, 0
+	}
+	return len(a.slots), int(a.waiting.Load())
+}
+
 // newAdmission returns nil, no bound, unless max is positive.
 func newAdmission(max int) *admission {
 	if max <= 0 {
@@ -72,8 +81,7 @@ func (a *admission) wrap(srv *http.Server, ln net.Listener) net.Listener {
 		case http.StateNew, http.StateIdle:
 			ac.awaitRequest()
 		case http.StateClosed, http.StateHijacked:
-			ac.release()
-			ac.handled()
+			ac.settle()
 		}
 	}
 	return admissionListener{Listener: ln, a: a}
@@ -153,14 +161,26 @@ func (c *admittedConn) handledLocked() {
 	}
 }
 
-// awaitRequest gives back the slot of the request that ended and watches
-// for the next head.
+// awaitRequest settles the request that ended and watches for the next
+// head.
 func (c *admittedConn) awaitRequest() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.settleLocked()
+	c.between, c.head = true, headEnd{}
+}
+
+// settle gives back the connection's slot and its count among the
+// unhandled heads, whichever it holds.
+func (c *admittedConn) settle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.settleLocked()
+}
+
+func (c *admittedConn) settleLocked() {
 	c.releaseLocked()
 	c.handledLocked()
-	c.between, c.head = true, headEnd{}
 }
 
 // admit takes a slot unless the connection holds one; ok is false when
@@ -232,8 +252,7 @@ func (c *admittedConn) releaseLocked() {
 func (c *admittedConn) Close() error {
 	c.mu.Lock()
 	c.closeOnce.Do(func() { close(c.closed) })
-	c.releaseLocked()
-	c.handledLocked()
+	c.settleLocked()
 	c.mu.Unlock()
 	return c.Conn.Close()
 }

@@ -80,12 +80,7 @@ func New(opts Options) *Server {
 
 // Load reports the requests being handled now and those waiting for a slot
 // (listen.max_active_requests).
-func (s *Server) Load() (active, waiting int) {
-	if s.admission == nil {
-		return 0, 0
-	}
-	return len(s.admission.slots), int(s.admission.waiting.Load())
-}
+func (s *Server) Load() (active, waiting int) { return s.admission.load() }
 
 // Handler is the whole chain, for tests and benchmarks.
 func (s *Server) Handler() http.Handler { return s.handler }
